@@ -1,0 +1,110 @@
+"""The small protocol every problem (built-in or a user's) follows.
+
+A *problem* is data + model + per-task losses and metrics. The trial code knows only this
+protocol: it builds the model, draws training batches, asks for the ``[m]`` vector of task
+losses of a batch, and asks for held-out metrics once per epoch.
+
+Metric columns in Parquet are ``f"{task}_{metric}"`` (e.g. ``click_auc``, ``left_acc``).
+Every task has at least the metric ``loss`` (direction ``min``), its held-out loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+Direction = Literal["min", "max"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A held-out metric of a task, e.g. ``Metric("auc", "max")``."""
+
+    name: str
+    direction: Direction
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of a problem.
+
+    Attributes:
+        name: task name as used in specs and column prefixes (``click``, ``left``).
+        metrics: the metrics ``evaluate`` reports for it; the first is the default objective.
+            ``loss`` (min) is always among them.
+        loss_lower_bound: a lower bound of the task's training loss (0 for cross-entropy and
+            MSE); Tchebycheff scalarizers use it as the ideal point by default.
+    """
+
+    name: str
+    metrics: tuple[Metric, ...] = (Metric("loss", "min"),)
+    loss_lower_bound: float = 0.0
+
+    def metric(self, name: str) -> Metric | None:
+        """The metric called ``name``, or None."""
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+def column(task: str, metric: str) -> str:
+    """Parquet column of a task's metric: ``column("click", "auc") == "click_auc"``."""
+    return f"{task}_{metric}"
+
+
+Batch = Any
+
+
+@runtime_checkable
+class Problem(Protocol):
+    """What a trial needs from a problem. Built-ins live in ``paretosweep.problems``.
+
+    A user's problem is a callable named by import path (``mypkg.tasks:make_problem``) that
+    takes the spec's ``problem.params`` as keyword arguments and returns an object with these
+    members. Data should be generated (or loaded from an installed package) in the factory and
+    be identical for a given ``data_seed`` param, so every trial sees the same split.
+    """
+
+    name: str
+    tasks: tuple[TaskSpec, ...]
+
+    def make_model(self, *, seed: int) -> nn.Module:
+        """A freshly initialised model (seeded with ``seed``)."""
+        ...
+
+    def train_batches(self, *, epoch: int, generator: torch.Generator) -> Iterable[Batch]:
+        """The training batches of one epoch, shuffled with ``generator`` (CPU tensors)."""
+        ...
+
+    def task_losses(self, model: nn.Module, batch: Batch, device: torch.device) -> torch.Tensor:
+        """The ``[m]`` tensor of per-task training losses of ``batch`` (differentiable)."""
+        ...
+
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """Held-out metrics: one float per ``column(task, metric)`` of every declared metric."""
+        ...
+
+    def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
+        """The parameters shared by all tasks (gradient methods need their per-task grads)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExactFront:
+    """A problem's exact Pareto front, in the columns of its default objectives.
+
+    Attributes:
+        columns: objective columns, in order.
+        directions: ``min``/``max`` per column.
+        points: ``[n, k]`` dense sample of the exact front.
+        reference_point: the reference point for hypervolume (worse than every front point).
+    """
+
+    columns: tuple[str, ...]
+    directions: tuple[Direction, ...]
+    points: np.ndarray
+    reference_point: tuple[float, ...]
+    notes: str = field(default="")

@@ -1,0 +1,106 @@
+"""The Parquet storage contract: column names, types and schema metadata (single source).
+
+A run directory holds three files (see ``../shared/DESIGN.md``):
+
+* ``trials.parquet``   one row per trial, every status included;
+* ``frontier.parquet`` the non-dominated completed trials plus ``hv_contribution``;
+* ``progress.parquet`` trials done, compute spent and hypervolume over time.
+
+Every file carries the schema-metadata key ``paretosweep.objectives``: a JSON list of
+``{"name", "column", "direction"}``. Objective and metric columns (``f"{task}_{metric}"``,
+float64) come after the fixed columns below; their names depend on the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+TRIALS_FILE = "trials.parquet"
+FRONTIER_FILE = "frontier.parquet"
+PROGRESS_FILE = "progress.parquet"
+
+META_OBJECTIVES = b"paretosweep.objectives"
+META_SCHEMA_VERSION = b"paretosweep.schema_version"
+META_TASKS = b"paretosweep.tasks"
+META_REFERENCE_POINT = b"paretosweep.reference_point"
+META_SPEC = b"paretosweep.spec"
+
+STATUSES = ("completed", "failed", "diverged")
+KINDS = ("scalarization", "method")
+
+#: Fixed columns of trials.parquet / frontier.parquet, in order.
+TRIAL_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("trial_id", pa.string(), nullable=False),
+    pa.field("status", pa.string(), nullable=False),
+    pa.field("kind", pa.string(), nullable=False),
+    pa.field("scalarizer", pa.string()),  # linear / tchebycheff / smooth_tchebycheff (null for methods)
+    pa.field("method", pa.string()),  # registry name of a comparison method (null for sweeps)
+    pa.field("weights", pa.list_(pa.float64())),  # loss weights, task order (null if learnt)
+    pa.field("effective_weights_mean", pa.list_(pa.float64())),  # weights a method applied
+    pa.field("effective_weights_final", pa.list_(pa.float64())),
+    pa.field("seed", pa.int64()),
+    pa.field("lr", pa.float64()),
+    pa.field("epochs", pa.int64()),
+    pa.field("hparams", pa.string()),  # JSON object: method / scalarizer parameters
+    pa.field("error", pa.string()),  # message of a failed or diverged trial
+    pa.field("epochs_done", pa.int64()),
+    pa.field("train_seconds", pa.float64()),  # time inside the trial function
+    pa.field("started_at", pa.timestamp("ms", tz="UTC")),
+    pa.field("finished_at", pa.timestamp("ms", tz="UTC")),
+    pa.field("node", pa.string()),  # Ray node IP the trial ran on
+    pa.field("device", pa.string()),  # cpu / cuda:0 ...
+    pa.field("history", pa.string()),  # JSON list of per-epoch metric dicts
+)
+
+FRONTIER_EXTRA_FIELDS: tuple[pa.Field, ...] = (pa.field("hv_contribution", pa.float64()),)
+
+PROGRESS_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("trials_done", pa.int64()),  # trials finished (any status)
+    pa.field("trials_completed", pa.int64()),
+    pa.field("trials_failed", pa.int64()),  # failed + diverged
+    pa.field("compute_seconds", pa.float64()),  # sum of train_seconds so far
+    pa.field("elapsed_seconds", pa.float64()),  # wall time since the sweep started
+    pa.field("frontier_size", pa.int64()),
+    pa.field("hypervolume", pa.float64()),
+    pa.field("time", pa.timestamp("ms", tz="UTC")),
+)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: ``name`` (the task), the metric ``column`` and its ``direction``."""
+
+    name: str
+    column: str
+    direction: Literal["min", "max"]
+
+
+def objectives_to_json(objectives: list[Objective] | tuple[Objective, ...]) -> str:
+    """Serialise objectives for the ``paretosweep.objectives`` metadata key."""
+    return json.dumps([asdict(o) for o in objectives])
+
+
+def objectives_from_json(text: str | bytes) -> tuple[Objective, ...]:
+    """Parse the ``paretosweep.objectives`` metadata value."""
+    return tuple(Objective(**o) for o in json.loads(text))
+
+
+def trials_schema(metric_columns: list[str] | tuple[str, ...]) -> pa.Schema:
+    """Schema of trials.parquet for a problem with these metric columns."""
+    return pa.schema([*TRIAL_FIELDS, *(pa.field(c, pa.float64()) for c in metric_columns)])
+
+
+def frontier_schema(metric_columns: list[str] | tuple[str, ...]) -> pa.Schema:
+    """Schema of frontier.parquet: the trials schema plus ``hv_contribution``."""
+    return pa.schema([*trials_schema(metric_columns), *FRONTIER_EXTRA_FIELDS])
+
+
+def progress_schema() -> pa.Schema:
+    """Schema of progress.parquet."""
+    return pa.schema(list(PROGRESS_FIELDS))
