@@ -1,0 +1,37 @@
+"""paretosweep: map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune.
+
+The flow, one module per stage: ``config`` (YAML → SweepSpec) → ``plan`` (spec + problem → trials,
+using ``simplex`` designs) → ``sweep`` (Ray Tune runs each ``trial`` with a ``scalarizers`` loss or
+a ``methods`` backward) → ``results`` (Parquet) + ``frontier`` (non-dominated set, hypervolume) →
+``export`` / ``dashboard`` / ``cli``.
+"""
+
+from __future__ import annotations
+
+from paretosweep.api import export, plan, run
+from paretosweep.config import SweepSpec, load_config, parse_spec
+from paretosweep.errors import ConfigError, ParetoSweepError, ResultSchemaError, RunDirectoryError
+
+__all__ = [
+    "ConfigError",
+    "ParetoSweepError",
+    "ResultSchemaError",
+    "RunDirectoryError",
+    "SweepSpec",
+    "export",
+    "load_config",
+    "load_frontier",
+    "load_progress",
+    "load_trials",
+    "parse_spec",
+    "plan",
+    "run",
+]
+
+
+def __getattr__(name: str):  # lazy: reading results must not import torch or Ray
+    if name in {"load_trials", "load_frontier", "load_progress"}:
+        from paretosweep import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module 'paretosweep' has no attribute {name!r}")

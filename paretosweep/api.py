@@ -1,0 +1,60 @@
+"""The Python API: the same verbs as the CLI, as plain functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paretosweep.config import SweepSpec, load_config, parse_spec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from paretosweep.plan import Plan
+    from paretosweep.sweep import SweepSummary
+    from paretosweep.sweep._recorder import SweepStatus
+
+
+def as_spec(spec: SweepSpec | str | Path | dict[str, Any]) -> SweepSpec:
+    """A validated spec from a spec object, a YAML path or a mapping."""
+    if isinstance(spec, SweepSpec):
+        return spec
+    if isinstance(spec, dict):
+        return parse_spec(spec)
+    return load_config(spec)
+
+
+def plan(spec: SweepSpec | str | Path | dict[str, Any]) -> Plan:
+    """Validate ``spec`` against its problem and list the trials it would run (``--dry-run``)."""
+    from paretosweep.plan import build_plan
+
+    return build_plan(as_spec(spec))
+
+
+def run(
+    spec: SweepSpec | str | Path | dict[str, Any],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    on_progress: Callable[[SweepStatus], None] | None = None,
+) -> SweepSummary:
+    """Run a sweep (see :func:`paretosweep.sweep.run_sweep`); everything is validated first."""
+    from paretosweep.plan import build_plan
+    from paretosweep.sweep import run_sweep
+
+    validated = as_spec(spec)
+    return run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=on_progress, plan=build_plan(validated))
+
+
+def export(run_dir: str, *, pick: str = "knee") -> list[dict[str, Any]]:
+    """The frontier point(s) chosen by ``pick`` as export records (weights, objectives, spec)."""
+    from paretosweep.export import export_records
+    from paretosweep.frontier import pick as pick_rows
+    from paretosweep.results import RunStore
+
+    store = RunStore(run_dir)
+    store.open()
+    front = store.read_frontier()
+    chosen: pd.DataFrame = pick_rows(front, store.objectives, pick)
+    return export_records(chosen, store.objectives, spec=store.spec)

@@ -1,0 +1,124 @@
+"""The ``paretosweep`` command line: each command is a few lines calling the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paretosweep.errors import ParetoSweepError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(error: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="YAML sweep spec, e.g. configs/quickstart.yaml")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and print the planned trials, run nothing.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an existing run directory.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing run directory.")] = False,
+    storage: Annotated[Optional[str], typer.Option(help="Override the spec's run directory.")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray address (auto, ray://host:10001); default: start a local Ray.")] = None,
+) -> None:
+    """Run a sweep: plan, train every trial on Ray Tune, write the frontier to Parquet."""
+    from paretosweep import api
+    from paretosweep.cli_progress import SweepProgress, print_plan
+
+    try:
+        validated = api.as_spec(spec)
+        overrides = {k: v for k, v in {"storage": storage}.items() if v is not None}
+        if address is not None:
+            overrides["ray"] = validated.ray.model_copy(update={"address": address})
+        validated = validated.model_copy(update=overrides)
+        plan = api.plan(validated)
+    except ParetoSweepError as error:
+        _fail(error)
+    if dry_run:
+        print_plan(console, plan)
+        return
+    from paretosweep.sweep import run_sweep
+
+    try:
+        with SweepProgress(console, planned=len(plan.trials)) as progress:
+            summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan)
+    except ParetoSweepError as error:
+        _fail(error)
+    hv = f"{summary.hypervolume:.6g}" if summary.hypervolume is not None else "n/a"
+    console.print(
+        f"Done in {summary.wall_seconds:.1f} s: {summary.completed} completed, {summary.failed} failed or diverged "
+        f"({summary.skipped} already done), {summary.frontier_size} frontier points, hypervolume {hv}."
+    )
+    run_dir = Path(summary.run_dir)
+    console.print(f"Frontier:  {run_dir / 'frontier.parquet'}   (paretosweep frontier {run_dir})")
+    console.print(f"Trials:    {run_dir / 'trials.parquet'}")
+    console.print(f"Dashboard: paretosweep dashboard {run_dir}")
+
+
+@app.command()
+def frontier(run_dir: Annotated[str, typer.Argument(help="Run directory (or pyarrow filesystem URI).")]) -> None:
+    """Print a run's frontier as a table."""
+    from paretosweep.cli_progress import frontier_table
+    from paretosweep.results import RunStore
+
+    try:
+        store = RunStore(run_dir)
+        store.open()
+        console.print(frontier_table(store.read_frontier(), store.objectives, store.tasks))
+    except ParetoSweepError as error:
+        _fail(error)
+
+
+@app.command()
+def export(
+    run_dir: Annotated[str, typer.Argument(help="Run directory.")],
+    pick: Annotated[str, typer.Option(help="knee | utopia | extremes | all | best:<column>")] = "knee",
+    format: Annotated[str, typer.Option("--format", help="json | yaml | csv")] = "json",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Export the chosen weight vector(s) with their objectives and the spec to reproduce them."""
+    from paretosweep import api
+    from paretosweep.export import to_csv, to_json, to_yaml
+
+    writers = {"json": to_json, "yaml": to_yaml, "csv": to_csv}
+    if format not in writers:
+        _fail(ParetoSweepError(f"`--format` should be one of {', '.join(writers)}; found `{format}`."))
+    try:
+        text = writers[format](api.export(run_dir, pick=pick))
+    except ParetoSweepError as error:
+        _fail(error)
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text)
+        console.print(f"Wrote {output}")
+
+
+@app.command()
+def problems() -> None:
+    """List the built-in problems."""
+    from paretosweep.problems import available_problems
+
+    table = Table("problem", "description")
+    for name, doc in sorted(available_problems().items()):
+        table.add_row(name, doc)
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,78 @@
+"""Rich rendering for the CLI: the dry-run plan, the live progress bar, the frontier table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from paretosweep.plan import Plan
+    from paretosweep.results._schema import Objective
+    from paretosweep.sweep._recorder import SweepStatus
+
+
+def _fmt_weights(weights: Sequence[float] | None) -> str:
+    return "learnt" if weights is None else "[" + ", ".join(f"{w:.3f}" for w in weights) + "]"
+
+
+def print_plan(console: Console, plan: Plan) -> None:
+    """What ``run --dry-run`` prints: the resolved spec and every planned trial."""
+    spec = plan.spec
+    console.print(f"[bold]{spec.name}[/]: problem `{spec.problem.name}`, tasks {list(plan.task_names)}")
+    console.print("objectives: " + ", ".join(f"{o.column} ({o.direction})" for o in plan.objectives))
+    console.print(
+        f"scalarizer `{spec.scalarizer.name}`, sampler `{spec.sampler.name}` ({len(plan.weights)} weight vectors), "
+        f"{spec.budget.seeds_per_weight} seed(s), lr {list(spec.budget.lr)}, {spec.budget.epochs} epochs; "
+        f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{spec.run_dir}`"
+    )
+    table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=f"{len(plan.trials)} planned trials")
+    for i, t in enumerate(plan.trials):
+        what = _fmt_weights(t.weights) if t.kind == "scalarization" else f"{t.method} {t.method_params or ''}"
+        table.add_row(str(i), t.trial_id, t.kind, what, str(t.seed), f"{t.lr:g}")
+    console.print(table)
+
+
+class SweepProgress:
+    """A rich progress bar: trials done / planned, failures, current hypervolume."""
+
+    def __init__(self, console: Console, *, planned: int) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("failed {task.fields[failed]}  frontier {task.fields[front]}  HV {task.fields[hv]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("sweep", total=planned, failed=0, front=0, hv="-")
+
+    def __enter__(self) -> SweepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def update(self, status: SweepStatus) -> None:
+        """Redraw from a recorder status."""
+        hv = f"{status.hypervolume:.4g}" if status.hypervolume is not None else "-"
+        self._progress.update(self._task, completed=status.done, failed=status.failed, front=status.frontier_size, hv=hv)
+
+
+def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str]) -> Table:
+    """The frontier as a table: trial, weights (task order), objectives, HV contribution."""
+    table = Table("trial_id", "kind", f"weights {list(tasks)}", *(f"{o.column} ({o.direction})" for o in objectives), "HV contrib.", title=f"frontier: {len(front)} points")
+    order = front.sort_values(objectives[0].column) if len(front) else front
+    for _, row in order.iterrows():
+        weights = row["weights"]
+        label = _fmt_weights(list(weights)) if weights is not None else f"{row['method']}"
+        table.add_row(str(row["trial_id"]), str(row["kind"]), label, *(f"{row[o.column]:.5g}" for o in objectives), f"{row['hv_contribution']:.3g}")
+    return table

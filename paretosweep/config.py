@@ -1,0 +1,207 @@
+"""The sweep spec: frozen pydantic models, and ``load_config`` — the one place YAML is read.
+
+Everything a sweep needs is validated here or in :mod:`paretosweep.plan` before any trial
+starts. Errors name the field by its path (``budget.n_weights``) and say how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from paretosweep.errors import ConfigError
+
+SamplerName = Literal["das_dennis", "dirichlet", "sobol", "explicit"]
+ScalarizerName = Literal["linear", "tchebycheff", "smooth_tchebycheff"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProblemSpec(_Frozen):
+    """``problem``: a built-in name or a ``module:function`` import path, and its keyword params."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskObjective(_Frozen):
+    """``tasks.<task>``: which held-out metric is the task's objective, and its direction."""
+
+    metric: str = "loss"
+    direction: Literal["min", "max"] | None = None
+
+
+class ScalarizerSpec(_Frozen):
+    """``scalarizer``: see :mod:`paretosweep.scalarizers` for the formulas and the ideal point."""
+
+    name: ScalarizerName = "tchebycheff"
+    ideal: Union[Literal["problem", "running_min"], tuple[float, ...]] = "problem"
+    mu: float = Field(0.1, gt=0)
+    ideal_margin: float = Field(1e-3, ge=0)
+
+
+class SamplerSpec(_Frozen):
+    """``sampler``: the design of the swept weight vectors on the simplex."""
+
+    name: SamplerName = "das_dennis"
+    floor: float = Field(0.01, ge=0)
+    weights: tuple[tuple[float, ...], ...] | None = None
+
+    @model_validator(mode="after")
+    def _explicit_needs_weights(self) -> SamplerSpec:
+        if self.name == "explicit" and not self.weights:
+            raise ValueError("sampler `explicit` needs `sampler.weights`: a list of weight vectors")
+        if self.name != "explicit" and self.weights is not None:
+            raise ValueError(f"`sampler.weights` is only read by sampler `explicit` (found `{self.name}`)")
+        return self
+
+
+class BudgetSpec(_Frozen):
+    """``budget``: how many trials and how long each trains."""
+
+    n_weights: int = Field(16, gt=0)
+    seeds_per_weight: int = Field(1, gt=0)
+    epochs: int = Field(5, gt=0)
+    steps_per_epoch: int | None = Field(None, gt=0)
+    lr: tuple[float, ...] = (1e-2,)
+    optimizer: Literal["adam", "sgd"] = "adam"
+
+    @field_validator("lr", mode="before")
+    @classmethod
+    def _lr_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (int, float)) else value
+
+    @field_validator("lr")
+    @classmethod
+    def _lr_positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(v <= 0 for v in value):
+            raise ValueError("every learning rate should be > 0")
+        return value
+
+
+class ResourcesSpec(_Frozen):
+    """``resources``: what one trial reserves on the Ray cluster (fractions allowed)."""
+
+    cpu: float = Field(1.0, gt=0)
+    gpu: float = Field(0.0, ge=0)
+
+
+class RaySpec(_Frozen):
+    """``ray``: where trials run. No address starts a local Ray instance."""
+
+    address: str | None = None
+    num_cpus: int | None = Field(None, gt=0)
+
+
+class MethodSpec(BaseModel):
+    """``methods[i]``: a comparison method by registry name, with its parameters inline."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The method's parameters (every key but ``name``)."""
+        return dict(self.model_extra or {})
+
+
+class SweepSpec(_Frozen):
+    """A whole sweep. ``paretosweep run SPEC --dry-run`` shows what it plans."""
+
+    name: str = "sweep"
+    problem: ProblemSpec
+    tasks: dict[str, TaskObjective] = Field(default_factory=dict)
+    scalarizer: ScalarizerSpec = ScalarizerSpec()
+    sampler: SamplerSpec = SamplerSpec()
+    budget: BudgetSpec = BudgetSpec()
+    methods: tuple[MethodSpec, ...] = ()
+    resources: ResourcesSpec = ResourcesSpec()
+    concurrency: int | None = Field(None, gt=0)
+    seed: int = 0
+    storage: str | None = None
+    ray: RaySpec = RaySpec()
+    reference_point: dict[str, float] | None = None
+
+    @property
+    def run_dir(self) -> str:
+        """The run directory (``storage``, or ``runs/<name>``)."""
+        return self.storage or str(Path("runs") / self.name)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the nested model at ``loc`` (for did-you-mean on unknown keys)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            break
+        annotation = info.annotation
+        current = next(
+            (a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)),
+            annotation,
+        )
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def format_validation_error(error: ValidationError, source: str) -> ConfigError:
+    """Turn pydantic's errors into one ConfigError naming each field path and the fix."""
+    lines = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            known = _fields_at(SweepSpec, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            lines.append(f"- `{path}`: unknown key.{hint} Allowed here: {', '.join(known)}.")
+        elif item["type"] == "missing":
+            lines.append(f"- `{path}`: required, but missing.")
+        else:
+            found = item.get("input")
+            lines.append(f"- `{path}`: {item['msg']} (found {found!r}).")
+    return ConfigError(f"Invalid sweep spec {source}:\n" + "\n".join(lines))
+
+
+def parse_spec(data: Any, *, source: str = "(dict)") -> SweepSpec:
+    """Validate a mapping (e.g. parsed YAML) into a :class:`SweepSpec`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"Invalid sweep spec {source}: expected a mapping of keys at the top level; found {type(data).__name__}.")
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as error:
+        raise format_validation_error(error, source) from None
+
+
+def load_config(path: str | Path) -> SweepSpec:
+    """Read and validate a YAML sweep spec.
+
+    Raises:
+        ConfigError: the file is missing, is not valid YAML (the message gives the line), or a
+            field is unknown, missing or out of range (the message gives its path).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Sweep spec `{path}` does not exist. Give the path of a YAML file, e.g. configs/quickstart.yaml.")
+    text = path.read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"`{path}` is not valid YAML{where}: {problem}. Fix the syntax there.") from None
+    if data is None:
+        raise ConfigError(f"`{path}` is empty. A spec needs at least a `problem:` block.")
+    if isinstance(data, dict):
+        data.setdefault("name", path.stem)
+    return parse_spec(data, source=f"`{path}`")

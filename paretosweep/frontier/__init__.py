@@ -1,0 +1,28 @@
+"""The frontier stage: dominance, quality indicators and picks on objective matrices.
+
+Pure numpy/pandas on top of ``moocore``; no Ray, torch or plotting imports.
+"""
+
+from __future__ import annotations
+
+from paretosweep.frontier._indicators import (
+    additive_epsilon,
+    auto_reference_point,
+    hv_contributions,
+    hypervolume,
+    igd_plus,
+)
+from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
+from paretosweep.frontier._picks import PICKS, pick
+
+__all__ = [
+    "PICKS",
+    "additive_epsilon",
+    "auto_reference_point",
+    "hv_contributions",
+    "hypervolume",
+    "igd_plus",
+    "non_dominated_mask",
+    "pick",
+    "to_minimization",
+]

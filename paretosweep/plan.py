@@ -1,0 +1,180 @@
+"""Resolve a validated spec against its problem into the concrete list of trials.
+
+Everything that can be wrong with a spec but needs the problem to find out (unknown problem,
+a task or metric the problem does not have, weights of the wrong length or off the simplex,
+an unknown method or a bad method parameter) fails here, before Ray starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from paretosweep import simplex
+from paretosweep.config import SweepSpec
+from paretosweep.errors import ConfigError, unknown_name
+from paretosweep.problems import make_problem
+from paretosweep.problems._protocol import Problem, column
+from paretosweep.results._schema import Objective
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """One planned trial: what Ray's ``param_space`` carries (the spec is closed over)."""
+
+    trial_id: str
+    kind: str  # "scalarization" | "method"
+    weights: tuple[float, ...] | None
+    seed: int
+    lr: float
+    method: str | None = None
+    method_params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form, as passed through Ray."""
+        return {
+            "trial_id": self.trial_id,
+            "kind": self.kind,
+            "weights": list(self.weights) if self.weights is not None else None,
+            "seed": self.seed,
+            "lr": self.lr,
+            "method": self.method,
+            "method_params": dict(self.method_params),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialConfig:
+        """Inverse of :meth:`to_dict`."""
+        weights = data.get("weights")
+        return cls(
+            trial_id=data["trial_id"],
+            kind=data["kind"],
+            weights=tuple(weights) if weights is not None else None,
+            seed=int(data["seed"]),
+            lr=float(data["lr"]),
+            method=data.get("method"),
+            method_params=dict(data.get("method_params") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A spec resolved against its problem."""
+
+    spec: SweepSpec
+    task_names: tuple[str, ...]
+    objectives: tuple[Objective, ...]
+    metric_columns: tuple[str, ...]
+    reference_point: tuple[float, ...] | None
+    weights: np.ndarray  # [n, m] swept weight vectors
+    trials: tuple[TrialConfig, ...]
+
+
+def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ...]:
+    """One objective per task: the spec's ``tasks.<task>`` choice or the problem's default."""
+    task_names = [t.name for t in problem.tasks]
+    for name in spec.tasks:
+        if name not in task_names:
+            raise unknown_name(f"task in `tasks` (problem `{problem.name}` has no task `{name}`);", name, task_names)
+    objectives = []
+    for task in problem.tasks:
+        chosen = spec.tasks.get(task.name)
+        metric = task.metric(chosen.metric) if chosen else task.metrics[0]
+        if metric is None:
+            assert chosen is not None
+            raise unknown_name(
+                f"metric `tasks.{task.name}.metric` (task `{task.name}` reports {[m.name for m in task.metrics]});",
+                chosen.metric,
+                [m.name for m in task.metrics],
+            )
+        direction = (chosen.direction if chosen and chosen.direction else None) or metric.direction
+        objectives.append(Objective(name=task.name, column=column(task.name, metric.name), direction=direction))
+    return tuple(objectives)
+
+
+def design_weights(spec: SweepSpec, m: int) -> np.ndarray:
+    """The swept weight vectors ``[n, m]``, floor applied (explicit weights are used as given)."""
+    sampler = spec.sampler
+    if sampler.name == "explicit":
+        assert sampler.weights is not None
+        for i, w in enumerate(sampler.weights):
+            why = simplex.simplex_violation(w, m)
+            if why is not None:
+                raise ConfigError(
+                    f"`sampler.weights[{i}]` should lie on the simplex (m={m} non-negative entries, sum 1). "
+                    f"Found `{list(w)}`: {why}."
+                )
+        return np.asarray(sampler.weights, dtype=np.float64)
+    n = spec.budget.n_weights
+    if sampler.name == "das_dennis":
+        raw = simplex.das_dennis_at_most(m, n)
+    elif sampler.name == "dirichlet":
+        raw = simplex.dirichlet(m, n, seed=spec.seed)
+    else:
+        raw = simplex.sobol_simplex(m, n, seed=spec.seed)
+    return simplex.apply_floor(raw, sampler.floor)
+
+
+def trial_id(kind: str, payload: dict[str, Any]) -> str:
+    """A stable id: the same planned trial gets the same id in a resumed or extended sweep."""
+    digest = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return f"{'s' if kind == 'scalarization' else 'm'}-{digest}"
+
+
+def plan_trials(spec: SweepSpec, weights: np.ndarray, methods: list[tuple[str, dict[str, Any]]]) -> tuple[TrialConfig, ...]:
+    """Scalarization trials (weights × seeds × lrs), then method trials (methods × seeds × lrs)."""
+    seeds = [spec.seed + r for r in range(spec.budget.seeds_per_weight)]
+    common = {"problem": spec.problem.model_dump(), "budget": spec.budget.model_dump()}
+    trials: dict[str, TrialConfig] = {}
+    for w in weights:
+        w_t = tuple(round(float(x), 12) for x in w)
+        for seed in seeds:
+            for lr in spec.budget.lr:
+                payload = {**common, "scalarizer": spec.scalarizer.model_dump(), "w": w_t, "seed": seed, "lr": lr}
+                tid = trial_id("scalarization", payload)
+                trials.setdefault(tid, TrialConfig(tid, "scalarization", w_t, seed, lr))
+    for name, params in methods:
+        for seed in seeds:
+            for lr in spec.budget.lr:
+                payload = {**common, "method": name, "params": params, "seed": seed, "lr": lr}
+                tid = trial_id("method", payload)
+                trials.setdefault(tid, TrialConfig(tid, "method", None, seed, lr, name, params))
+    return tuple(trials.values())
+
+
+def resolve_reference_point(spec: SweepSpec, problem: Problem, objectives: tuple[Objective, ...]) -> tuple[float, ...] | None:
+    """The spec's ``reference_point`` (by column), else the problem's default, else None (auto)."""
+    given = spec.reference_point
+    if given is None:
+        default = getattr(problem, "default_reference_point", None) or {}
+        if all(o.column in default for o in objectives):
+            return tuple(float(default[o.column]) for o in objectives)
+        return None
+    columns = [o.column for o in objectives]
+    unknown = [c for c in given if c not in columns]
+    missing = [c for c in columns if c not in given]
+    if unknown or missing:
+        raise ConfigError(
+            f"`reference_point` should give one value per objective column {columns}; "
+            f"found unknown {unknown} and missing {missing}."
+        )
+    return tuple(float(given[c]) for c in columns)
+
+
+def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
+    """Resolve ``spec``: build its problem, objectives, weight design and trial list."""
+    from paretosweep.methods_resolution import resolve_methods
+
+    problem = problem or make_problem(spec.problem.name, dict(spec.problem.params))
+    task_names = tuple(t.name for t in problem.tasks)
+    objectives = resolve_objectives(spec, problem)
+    metric_columns = tuple(column(t.name, m.name) for t in problem.tasks for m in t.metrics)
+    weights = design_weights(spec, len(task_names))
+    methods = resolve_methods(spec, problem)
+    trials = plan_trials(spec, weights, methods)
+    reference_point = resolve_reference_point(spec, problem, objectives)
+    return Plan(spec, task_names, objectives, metric_columns, reference_point, weights, trials)

@@ -1,0 +1,109 @@
+"""A Ray Tune callback, in the driver process, that is the only writer of a run's Parquet.
+
+Every finished trial — completed, diverged, failed inside the trainable, or lost with its worker —
+becomes exactly one row, ingested idempotently by trial id. Files are rewritten in batches
+(every ``flush_every`` rows or ``flush_seconds``), and once more at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ray.tune import Callback
+
+from paretosweep.plan import TrialConfig
+from paretosweep.results import RunStore
+from paretosweep.sweep._trainable import ROW_KEY
+
+
+@dataclass
+class SweepStatus:
+    """What the progress display shows."""
+
+    planned: int
+    done: int = 0
+    failed: int = 0
+    hypervolume: float | None = None
+    frontier_size: int = 0
+
+
+class SweepRecorder(Callback):
+    """Stores every trial's final row and keeps the frontier and progress files current."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        status: SweepStatus,
+        *,
+        on_progress: Callable[[SweepStatus], None] | None = None,
+        flush_every: int = 8,
+        flush_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.status = status
+        self.on_progress = on_progress
+        self.flush_every = flush_every
+        self.flush_seconds = flush_seconds
+        self._unflushed = 0
+        self._last_flush = time.monotonic()
+        self._recorded: set[str] = set()
+
+    def _record(self, row: dict[str, Any]) -> None:
+        if row["trial_id"] in self._recorded:
+            return
+        self._recorded.add(row["trial_id"])
+        added = self.store.ingest([row])
+        self.status.done += 1
+        self.status.failed += row["status"] != "completed"
+        self._unflushed += added
+        if self._unflushed >= self.flush_every or time.monotonic() - self._last_flush > self.flush_seconds:
+            self.flush()
+        elif self.on_progress is not None:
+            self.on_progress(self.status)
+
+    def flush(self) -> None:
+        """Rewrite trials/frontier Parquet and append a progress row."""
+        if self._unflushed:
+            summary = self.store.write()
+            self.status.hypervolume = summary.get("hypervolume") if isinstance(summary, dict) else None
+            self.status.frontier_size = int(summary.get("frontier_size", 0)) if isinstance(summary, dict) else 0
+        self._unflushed = 0
+        self._last_flush = time.monotonic()
+        if self.on_progress is not None:
+            self.on_progress(self.status)
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any) -> None:
+        """The trainable's last report carries the whole row."""
+        if ROW_KEY in result:
+            self._record(json.loads(result[ROW_KEY]))
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        """A trial whose worker died (or whose trainable escaped our handler) is recorded as failed."""
+        config = TrialConfig.from_dict(trial.config["trial"])
+        error = trial.get_pickled_error() or trial.get_error()
+        message = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}" if error else "trial failed in Ray"
+        now = time.time()
+        self._record(
+            {
+                "trial_id": config.trial_id,
+                "status": "failed",
+                "kind": config.kind,
+                "method": config.method,
+                "weights": list(config.weights) if config.weights is not None else None,
+                "seed": config.seed,
+                "lr": config.lr,
+                "error": message,
+                "started_at": now,
+                "finished_at": now,
+                "node": getattr(getattr(trial, "temporary_state", None), "location", None) and str(trial.temporary_state.location.hostname),
+            }
+        )
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        """Final write."""
+        self._unflushed = max(self._unflushed, 1)
+        self.flush()

@@ -1,0 +1,94 @@
+"""The Ray Tune function trainable: config → one trial → ``tune.report`` per epoch.
+
+It runs in a Ray worker process. The validated spec arrives through ``tune.with_parameters``;
+``param_space`` carries only the trial's ``{trial_id, kind, weights, seed, lr, method}``. The last
+report carries the whole row (``paretosweep_row``) that the driver stores — so a trial that
+raises inside training still ends with a normal report whose status is ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+from ray import tune
+
+from paretosweep.config import SweepSpec
+from paretosweep.plan import TrialConfig
+from paretosweep.problems import make_problem_cached
+from paretosweep.trial import TrialOutcome, train_trial
+
+ROW_KEY = "paretosweep_row"
+
+
+def _device(gpus: float) -> torch.device:
+    """The device Ray assigned: Ray sets CUDA_VISIBLE_DEVICES, so the trial's GPU is ``cuda:0``."""
+    if gpus > 0 and torch.cuda.is_available():
+        return torch.device("cuda", 0)
+    return torch.device("cpu")
+
+
+def _short_error(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def outcome_row(trial: TrialConfig, outcome: TrialOutcome, *, started_at: float, epochs: int, node: str, device: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """The ``trials.parquet`` row of a finished trial (the storage contract's columns)."""
+    return {
+        "trial_id": trial.trial_id,
+        "status": outcome.status,
+        "kind": trial.kind,
+        "scalarizer": hparams.get("scalarizer") if trial.kind == "scalarization" else None,
+        "method": trial.method,
+        "weights": list(trial.weights) if trial.weights is not None else None,
+        "effective_weights_mean": outcome.effective_weights_mean,
+        "effective_weights_final": outcome.effective_weights_final,
+        "seed": trial.seed,
+        "lr": trial.lr,
+        "epochs": epochs,
+        "hparams": json.dumps(hparams, sort_keys=True),
+        "error": outcome.error,
+        "epochs_done": outcome.epochs_done,
+        "train_seconds": outcome.train_seconds,
+        "started_at": started_at,
+        "finished_at": time.time(),
+        "node": node,
+        "device": device,
+        "history": json.dumps(outcome.history),
+        **outcome.metrics,
+    }
+
+
+def trial_hparams(spec: SweepSpec, trial: TrialConfig) -> dict[str, Any]:
+    """The hyper-parameters stored with a trial (scalarizer or method settings, optimiser)."""
+    common = {"optimizer": spec.budget.optimizer, "lr": trial.lr, "epochs": spec.budget.epochs, "steps_per_epoch": spec.budget.steps_per_epoch}
+    if trial.kind == "scalarization":
+        return {**common, **spec.scalarizer.model_dump(mode="json"), "scalarizer": spec.scalarizer.name}
+    return {**common, "method": trial.method, **trial.method_params}
+
+
+def run_trial(config: dict[str, Any], spec: SweepSpec) -> None:
+    """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec)``)."""
+    import ray
+
+    trial = TrialConfig.from_dict(config["trial"])
+    started_at = time.time()
+    torch.set_num_threads(max(1, int(spec.resources.cpu)))
+    device = _device(spec.resources.gpu)
+    node = ray.util.get_node_ip_address()
+    gpu_ids = ray.get_gpu_ids()
+    device_name = f"cuda:{gpu_ids[0]}" if device.type == "cuda" and gpu_ids else str(device)
+    hparams = trial_hparams(spec, trial)
+    try:
+        problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
+        outcome = train_trial(problem, trial, spec, device=device, report=lambda m: tune.report({**m, "trial_status": "running"}))
+    except Exception as error:  # a crash of user or problem code is a result, not a sweep failure
+        outcome = TrialOutcome(status="failed", error=_short_error(error))
+    row = outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams)
+    tune.report({"trial_status": outcome.status, ROW_KEY: json.dumps(row), "done_marker": True})

@@ -1,0 +1,5 @@
+"""One trial: train a problem's model under one weight vector (or one method) and measure it."""
+
+from paretosweep.trial._trainer import TrialOutcome, train_trial
+
+__all__ = ["TrialOutcome", "train_trial"]
