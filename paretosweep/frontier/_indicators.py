@@ -127,7 +127,9 @@ def _contributions_1d(values: np.ndarray, ref: float) -> np.ndarray:
     return out
 
 
-def auto_reference_point(points: ArrayLike, /, directions: Sequence[str], *, margin: float = 0.1) -> np.ndarray:
+def auto_reference_point(
+    points: ArrayLike, /, directions: Sequence[str], *, margin: float = 0.1
+) -> np.ndarray:
     """A reference point just worse than the nadir of ``points``.
 
     Each coordinate is the worst value among the points, worsened by ``margin`` times the

@@ -1,0 +1,63 @@
+"""The results stage: the Parquet storage contract and the run directory that follows it."""
+
+from __future__ import annotations
+
+from paretosweep.results._schema import (
+    FRONTIER_EXTRA_FIELDS,
+    FRONTIER_FILE,
+    KINDS,
+    META_OBJECTIVES,
+    META_REFERENCE_POINT,
+    META_SCHEMA_VERSION,
+    META_SPEC,
+    META_TASKS,
+    PROGRESS_FIELDS,
+    PROGRESS_FILE,
+    SCHEMA_VERSION,
+    STATUSES,
+    TRIAL_FIELDS,
+    TRIALS_FILE,
+    Objective,
+    frontier_schema,
+    objectives_from_json,
+    objectives_to_json,
+    progress_schema,
+    trials_schema,
+)
+from paretosweep.results._store import (
+    RunStore,
+    atomic_write_table,
+    load_frontier,
+    load_progress,
+    load_trials,
+    read_objectives,
+)
+
+__all__ = [
+    "FRONTIER_EXTRA_FIELDS",
+    "FRONTIER_FILE",
+    "KINDS",
+    "META_OBJECTIVES",
+    "META_REFERENCE_POINT",
+    "META_SCHEMA_VERSION",
+    "META_SPEC",
+    "META_TASKS",
+    "PROGRESS_FIELDS",
+    "PROGRESS_FILE",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "TRIALS_FILE",
+    "TRIAL_FIELDS",
+    "Objective",
+    "RunStore",
+    "atomic_write_table",
+    "frontier_schema",
+    "load_frontier",
+    "load_progress",
+    "load_trials",
+    "objectives_from_json",
+    "objectives_to_json",
+    "progress_schema",
+    "read_objectives",
+    "trials_schema",
+]
