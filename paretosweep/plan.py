@@ -128,7 +128,9 @@ def trial_id(kind: str, payload: dict[str, Any]) -> str:
 def plan_trials(spec: SweepSpec, weights: np.ndarray, methods: list[tuple[str, dict[str, Any]]]) -> tuple[TrialConfig, ...]:
     """Scalarization trials (weights × seeds × lrs), then method trials (methods × seeds × lrs)."""
     seeds = [spec.seed + r for r in range(spec.budget.seeds_per_weight)]
-    common = {"problem": spec.problem.model_dump(), "budget": spec.budget.model_dump()}
+    # Only what changes a trial's result goes into its id, so a larger design reuses finished trials.
+    training = spec.budget.model_dump(include={"epochs", "steps_per_epoch", "optimizer"})
+    common = {"problem": spec.problem.model_dump(), "training": training}
     trials: dict[str, TrialConfig] = {}
     for w in weights:
         w_t = tuple(round(float(x), 12) for x in w)

@@ -30,8 +30,8 @@ def check_int(key: str, value: int, *, low: int, high: int | None = None) -> int
     """
     in_range = isinstance(value, int) and not isinstance(value, bool) and value >= low
     if in_range and (high is None or value <= high):
-        return int(value)
-    accepted = f"[{low}, {high}]" if high is not None else f">= {low}"
+        return value
+    accepted = f"in [{low}, {high}]" if high is not None else f">= {low}"
     raise ConfigError(
         f"`problem.params.{key}` should be an integer {accepted}. Found `{value!r}`. "
         f"Set `problem.params.{key}` to a value in that range."
@@ -107,7 +107,7 @@ def chunks(n: int, size: int = 4096) -> Iterator[slice]:
 def split_index(n: int, test_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A random train/test split of ``range(n)``: ``(train_idx, test_idx)``."""
     order = rng.permutation(n)
-    n_test = max(1, int(round(n * test_fraction)))
+    n_test = max(1, round(n * test_fraction))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
@@ -123,6 +123,16 @@ class DecisionVector(nn.Module):
 
     def forward(self) -> torch.Tensor:  # pragma: no cover - the problems read ``.x`` directly
         return self.x
+
+
+def decision_vector(model: nn.Module) -> nn.Parameter:
+    """The ``x`` parameter of a :class:`DecisionVector` model."""
+    return model.get_parameter("x")
+
+
+def trunk_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters of a model's shared ``trunk`` submodule."""
+    return list(model.get_submodule("trunk").parameters())
 
 
 class SharedBottomMLP(nn.Module):
@@ -147,7 +157,7 @@ class SharedBottomMLP(nn.Module):
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """ROC AUC by the rank (Mann–Whitney U) formula, ties counted as one half.
+    """ROC AUC by the rank (Mann-Whitney U) formula, ties counted as one half.
 
     ``AUC = (sum of positive ranks - n_pos (n_pos + 1) / 2) / (n_pos n_neg)`` with average ranks.
 

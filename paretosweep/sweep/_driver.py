@@ -17,8 +17,6 @@ from paretosweep.results import RunStore
 from paretosweep.results._schema import TRIALS_FILE
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
 
-# Tune's default CSV/JSON/TensorBoard loggers add files and warnings we do not use.
-os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 

@@ -1,0 +1,237 @@
+"""The verdict: does any comparison method beat the swept scalarization frontier?
+
+Pure pandas/numpy (no torch, no Ray): it reads the rows of ``trials.parquet`` and judges every
+completed ``kind == "method"`` trial against the frontier of the completed
+``kind == "scalarization"`` trials, in the run's objectives.
+
+Conventions (all objectives are turned into minimisation: ``max`` columns are negated):
+
+* **dominated_by_frontier**: some frontier point is no worse in every objective and strictly
+  better in one.
+* **epsilon** (additive ε-indicator of the method point :math:`p` w.r.t. the frontier
+  :math:`F`): :math:`\\varepsilon = \\min_{f \\in F} \\max_i (f_i - p_i)`, the smallest amount
+  by which the frontier must improve in every objective so that one of its points weakly
+  dominates :math:`p`. ``epsilon <= 0``: a frontier point weakly dominates the method (by a
+  margin of :math:`|\\varepsilon|` in every objective); ``epsilon > 0``: no frontier point
+  weakly dominates it, so the method reaches a region the sweep did not. Units are those of
+  the objectives; ``epsilon_normalized`` is the same after scaling each objective to [0, 1]
+  over all completed points (sweep and methods).
+* Compute: ``method_seconds`` (the trial's ``train_seconds``; in the per-method summary, the
+  sum over all of that method's trials, every status) against ``sweep_seconds`` (the sum of
+  ``train_seconds`` over all scalarization trials, every status).
+
+Notes:
+    Rows with a NaN objective are left out of the frontier; a method trial with a NaN
+    objective gets NaN ``epsilon`` and ``<NA>`` dominance. Dominance checks are
+    :math:`O(|F| \\cdot n \\cdot k)` NumPy broadcasts. Inputs are never mutated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from paretosweep.errors import ConfigError, ResultSchemaError
+
+REQUIRED_COLUMNS = ("trial_id", "status", "kind", "method", "weights", "train_seconds")
+
+#: Columns of the per-trial table, in order (the summary adds ``n_trials``, ``n_completed``,
+#: ``n_dominated`` after ``hparams``).
+TRIAL_COLUMNS = (
+    "method", "hparams", "trial_id", "dominated_by_frontier", "epsilon", "epsilon_normalized",
+    "dominating_trial_id", "dominating_weights", "method_seconds", "sweep_seconds",
+    "learnt_weights", "nearest_trial_id", "nearest_weights",
+)
+
+
+class ObjectiveLike(Protocol):
+    """Anything with an objective ``column`` and a ``direction`` (``min``/``max``)."""
+
+    @property
+    def column(self) -> str: ...
+
+    @property
+    def direction(self) -> str: ...
+
+
+def compare(
+    trials: pd.DataFrame, objectives: Sequence[ObjectiveLike], *, per_trial: bool = False
+) -> pd.DataFrame:
+    """Judge each comparison method against the swept frontier.
+
+    Args:
+        trials: rows of ``trials.parquet`` (the columns of ``results._schema.TRIAL_FIELDS``
+            plus the objective columns).
+        objectives: the run's objectives (``results._schema.Objective`` or alike).
+        per_trial: one row per completed method trial instead of one per method.
+
+    Returns:
+        With ``per_trial=False``, one row per method configuration (``method`` and
+        ``hparams``), describing its *best* completed trial (largest ``epsilon``: the one
+        closest to, or farthest beyond, the frontier) plus ``n_trials``, ``n_completed`` and
+        ``n_dominated``; ``method_seconds`` is then the sum over all its trials. With
+        ``per_trial=True``, the columns of `TRIAL_COLUMNS` for every completed method trial.
+        ``learnt_weights`` (``effective_weights_final`` scaled to sum 1),
+        ``nearest_trial_id`` and ``nearest_weights`` (the swept weights of the frontier point
+        nearest to the method's point in normalised objective space) are filled only where
+        the trial recorded ``effective_weights_final``.
+
+    Raises:
+        ResultSchemaError: a required or objective column is missing.
+        ConfigError: an objective direction is not ``min`` or ``max``.
+
+    Example:
+        >>> from paretosweep.results._schema import Objective
+        >>> rows = pd.DataFrame({
+        ...     "trial_id": ["s1", "s2", "m1"], "status": ["completed"] * 3,
+        ...     "kind": ["scalarization", "scalarization", "method"],
+        ...     "method": [None, None, "pcgrad"], "weights": [[0.5, 0.5], [0.9, 0.1], None],
+        ...     "train_seconds": [10.0, 10.0, 12.0], "a_loss": [1.0, 0.5, 1.5],
+        ...     "b_loss": [1.0, 2.0, 1.5]})
+        >>> objs = [Objective("a", "a_loss", "min"), Objective("b", "b_loss", "min")]
+        >>> verdict = compare(rows, objs)
+        >>> verdict[["method", "dominated_by_frontier", "epsilon", "dominating_trial_id"]]
+           method  dominated_by_frontier  epsilon dominating_trial_id
+        0  pcgrad                   True     -0.5                  s1
+    """
+    columns, signs = _check(trials, objectives)
+    frame = trials.assign(hparams=trials["hparams"] if "hparams" in trials.columns else None)
+    done = (frame["status"] == "completed").to_numpy()
+    is_sweep = (frame["kind"] == "scalarization").to_numpy()
+    sweep = frame[done & is_sweep]
+    sweep_y = _minimised(sweep, columns, signs)
+    finite = np.isfinite(sweep_y).all(axis=1)
+    keep = _non_dominated(sweep_y[finite])
+    front_rows, front_y = sweep[finite][keep], sweep_y[finite][keep]
+    methods = frame[frame["kind"] == "method"]
+    method_done = (methods["status"] == "completed").to_numpy()
+    points = _minimised(methods, columns, signs)
+    span = _spans(np.vstack([sweep_y, points[method_done]]))
+    sweep_seconds = float(frame.loc[is_sweep, "train_seconds"].fillna(0).sum())
+    records = [
+        _judge(row, p, front_rows, front_y, span, sweep_seconds)
+        for (_, row), p in zip(methods[method_done].iterrows(), points[method_done])
+    ]
+    table = pd.DataFrame.from_records(records, columns=list(TRIAL_COLUMNS))
+    table["dominated_by_frontier"] = table["dominated_by_frontier"].astype("boolean")
+    if per_trial:
+        return table.reset_index(drop=True)
+    return _summarise(table, methods, sweep_seconds)
+
+
+def _check(trials: pd.DataFrame, objectives: Sequence[ObjectiveLike]) -> tuple[list[str], np.ndarray]:
+    columns = [o.column for o in objectives]
+    missing = [c for c in (*REQUIRED_COLUMNS, *columns) if c not in trials.columns]
+    if missing:
+        raise ResultSchemaError(
+            f"compare needs the trials columns {', '.join(missing)}. Found columns "
+            f"{', '.join(map(str, trials.columns))}; pass the rows of trials.parquet."
+        )
+    bad = [o for o in objectives if o.direction not in ("min", "max")]
+    if bad or not objectives:
+        found = ", ".join(f"{o.column}: {o.direction!r}" for o in bad) or "no objectives"
+        raise ConfigError(f"Objective directions should be `min` or `max`. Found {found}.")
+    return columns, np.array([1.0 if o.direction == "min" else -1.0 for o in objectives])
+
+
+def _minimised(rows: pd.DataFrame, columns: list[str], signs: np.ndarray) -> np.ndarray:
+    values = rows[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return values.reshape(len(rows), len(columns)) * signs
+
+
+def _non_dominated(y: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``y`` ([n, k], minimisation) that no other row dominates."""
+    if len(y) == 0:
+        return np.zeros(0, dtype=bool)
+    le = (y[:, None, :] <= y[None, :, :]).all(axis=2)  # le[a, b]: a weakly better than b
+    lt = (y[:, None, :] < y[None, :, :]).any(axis=2)
+    return ~(le & lt).any(axis=0)
+
+
+def _spans(points: np.ndarray) -> np.ndarray:
+    """Per-objective range over the finite rows (1 where constant or empty)."""
+    finite = points[np.isfinite(points).all(axis=1)]
+    if len(finite) == 0:
+        return np.ones(points.shape[1])
+    span = finite.max(axis=0) - finite.min(axis=0)
+    return np.where(span > 0, span, 1.0)
+
+
+def _judge(
+    row: pd.Series,
+    p: np.ndarray,
+    front_rows: pd.DataFrame,
+    front_y: np.ndarray,
+    span: np.ndarray,
+    sweep_seconds: float,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "method": row["method"], "hparams": _hparams_key(row["hparams"]),
+        "trial_id": row["trial_id"], "dominated_by_frontier": pd.NA, "epsilon": np.nan,
+        "epsilon_normalized": np.nan, "dominating_trial_id": None, "dominating_weights": None,
+        "method_seconds": _float(row["train_seconds"]), "sweep_seconds": sweep_seconds,
+        "learnt_weights": None, "nearest_trial_id": None, "nearest_weights": None,
+    }
+    if not np.isfinite(p).all():
+        return record
+    if len(front_y) == 0:
+        record["dominated_by_frontier"] = False
+        return record
+    gaps = (front_y - p).max(axis=1)
+    dominating = (front_y <= p).all(axis=1) & (front_y < p).any(axis=1)
+    record["dominated_by_frontier"] = bool(dominating.any())
+    record["epsilon"] = float(gaps.min())
+    record["epsilon_normalized"] = float(((front_y - p) / span).max(axis=1).min())
+    if dominating.any():
+        best = int(np.argmin(np.where(dominating, gaps, np.inf)))
+        record["dominating_trial_id"] = front_rows["trial_id"].iloc[best]
+        record["dominating_weights"] = _weights(front_rows["weights"].iloc[best])
+    learnt = _weights(row.get("effective_weights_final"))
+    if learnt is not None and sum(learnt) != 0:
+        record["learnt_weights"] = [w / sum(learnt) for w in learnt]
+        nearest = int(np.argmin((((front_y - p) / span) ** 2).sum(axis=1)))
+        record["nearest_trial_id"] = front_rows["trial_id"].iloc[nearest]
+        record["nearest_weights"] = _weights(front_rows["weights"].iloc[nearest])
+    return record
+
+
+def _summarise(table: pd.DataFrame, methods: pd.DataFrame, sweep_seconds: float) -> pd.DataFrame:
+    keys = methods.assign(hparams=methods["hparams"].map(_hparams_key))
+    rows = []
+    for (name, hp), group in keys.groupby(["method", "hparams"], dropna=False, sort=True):
+        judged = table[(table["method"] == name) & (table["hparams"] == hp)]
+        ranked = judged.sort_values("epsilon", ascending=False, na_position="last")
+        best = ranked.iloc[0].to_dict() if len(ranked) else dict.fromkeys(TRIAL_COLUMNS)
+        best.update(method=name, hparams=hp)
+        best["method_seconds"] = float(group["train_seconds"].fillna(0).sum())
+        best["sweep_seconds"] = sweep_seconds
+        best["n_trials"] = len(group)
+        best["n_completed"] = len(judged)
+        best["n_dominated"] = int(judged["dominated_by_frontier"].fillna(False).sum())
+        rows.append(best)
+    order = ["method", "hparams", "n_trials", "n_completed", "n_dominated", *TRIAL_COLUMNS[2:]]
+    summary = pd.DataFrame.from_records(rows, columns=order)
+    summary["dominated_by_frontier"] = summary["dominated_by_frontier"].astype("boolean")
+    return summary.reset_index(drop=True)
+
+
+def _hparams_key(value: Any) -> str:
+    """A canonical JSON string for grouping (``"{}"`` when absent)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "{}"
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return json.dumps(parsed, sort_keys=True)
+
+
+def _weights(value: Any) -> list[float] | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return [float(v) for v in value]
+
+
+def _float(value: Any) -> float:
+    return float(value) if value is not None and pd.notna(value) else np.nan

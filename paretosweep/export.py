@@ -1,0 +1,155 @@
+"""Turn chosen trials (the frontier, or points picked in the dashboard) into portable records.
+
+One function builds the records and three render them, so ``paretosweep export`` and the
+dashboard's download buttons write byte-identical files for the same rows:
+
+>>> import pandas as pd
+>>> from paretosweep.results import Objective
+>>> rows = pd.DataFrame({"trial_id": ["t1"], "status": ["completed"], "kind": ["scalarization"],
+...     "scalarizer": ["linear"], "method": [None], "weights": [[0.25, 0.75]],
+...     "effective_weights_mean": [[0.25, 0.75]], "seed": [0], "lr": [0.01], "epochs": [3],
+...     "hparams": ["{}"], "a_loss": [0.5], "b_loss": [0.125]})
+>>> objectives = [Objective("a", "a_loss", "min"), Objective("b", "b_loss", "min")]
+>>> records = export_records(rows, objectives, spec=None)
+>>> records[0]["weights"], records[0]["objectives"]
+([0.25, 0.75], {'a_loss': 0.5, 'b_loss': 0.125})
+>>> print(to_csv(records).splitlines()[1])
+t1,completed,scalarization,linear,,0,0.01,3,"[0.25, 0.75]","[0.25, 0.75]",0.5,0.125,{},
+
+Pure functions over pandas rows: no file or network access.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from paretosweep.results._schema import Objective
+
+#: Keys of a record, in order. ``objectives`` maps each objective column to its value.
+RECORD_KEYS = (
+    "trial_id",
+    "status",
+    "kind",
+    "scalarizer",
+    "method",
+    "seed",
+    "lr",
+    "epochs",
+    "weights",
+    "effective_weights",
+    "objectives",
+    "hparams",
+    "spec",
+)
+
+
+def export_records(
+    rows: pd.DataFrame, objectives: Sequence[Objective], *, spec: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """One JSON-able record per row of ``rows`` (trials.parquet / frontier.parquet columns).
+
+    Args:
+        rows: the trials to export, in the order wanted in the file.
+        objectives: the run's objectives; their columns become the ``objectives`` mapping.
+        spec: the run's sweep spec (``paretosweep.spec`` metadata), copied into every record
+            so that a record alone is enough to re-train its model; None if unknown.
+
+    Returns:
+        Records with keys ``RECORD_KEYS``: ``weights`` are the swept loss weights (None for
+        comparison methods), ``effective_weights`` the mean weights the trial applied,
+        ``hparams`` the parsed JSON object. NaN and missing values become None.
+    """
+    spec_copy = None if spec is None else json.loads(json.dumps(spec))
+    return [
+        {
+            "trial_id": str(row["trial_id"]),
+            "status": _scalar(row.get("status")),
+            "kind": _scalar(row.get("kind")),
+            "scalarizer": _scalar(row.get("scalarizer")),
+            "method": _scalar(row.get("method")),
+            "seed": _scalar(row.get("seed")),
+            "lr": _scalar(row.get("lr")),
+            "epochs": _scalar(row.get("epochs")),
+            "weights": _floats(row.get("weights")),
+            "effective_weights": _floats(row.get("effective_weights_mean")),
+            "objectives": {o.column: _scalar(row.get(o.column)) for o in objectives},
+            "hparams": _hparams(row.get("hparams")),
+            "spec": spec_copy,
+        }
+        for row in rows.to_dict("records")
+    ]
+
+
+def to_json(records: Sequence[Mapping[str, Any]]) -> str:
+    """The records as an indented JSON array (strict JSON: no NaN), ending with a newline."""
+    return json.dumps(list(records), indent=2, allow_nan=False) + "\n"
+
+
+def to_yaml(records: Sequence[Mapping[str, Any]]) -> str:
+    """The records as a YAML list (``yaml.safe_dump``, keys in record order)."""
+    return yaml.safe_dump([dict(r) for r in records], sort_keys=False)
+
+
+def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
+    """The records as CSV: one column per scalar key and per objective column.
+
+    Lists and mappings (``weights``, ``effective_weights``, ``hparams``, ``spec``) are
+    written as JSON text; None is an empty cell. Floats use Python's shortest round-trip
+    form, so a value read back is the exact float stored in Parquet.
+    """
+    objective_columns = list(records[0]["objectives"]) if records else []
+    header = [k for k in RECORD_KEYS if k != "objectives"]
+    header[header.index("hparams") : header.index("hparams")] = objective_columns
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for record in records:
+        flat = {**{k: v for k, v in record.items() if k != "objectives"}, **record["objectives"]}
+        writer.writerow([_cell(flat.get(k)) for k in header])
+    return out.getvalue()
+
+
+def _scalar(value: Any) -> Any:
+    """A plain Python value: numpy scalars unwrapped, NaN / NA / None as None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _floats(values: Any) -> list[float] | None:
+    """A list column (numpy array, list or None) as a list of Python floats."""
+    if values is None or (isinstance(values, float) and math.isnan(values)):
+        return None
+    return [float(v) for v in values]
+
+
+def _hparams(text: Any) -> dict[str, Any]:
+    """The ``hparams`` JSON string as a dict (empty when missing)."""
+    if not isinstance(text, str) or not text:
+        return {}
+    parsed = json.loads(text)
+    return parsed if isinstance(parsed, dict) else {"value": parsed}
+
+
+def _cell(value: Any) -> str:
+    """One CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -1,0 +1,109 @@
+"""Autograd plumbing shared by the methods: per-task Jacobians and writing `.grad`.
+
+``task_jacobian`` computes the ``[m, n]`` matrix of per-task gradients of ``n`` parameter
+entries in one batched backward pass (``is_grads_batched=True``: ``torch.vmap`` over the rows
+of the identity), falling back to ``m`` ordinary passes over the retained graph when an
+operation of the model has no batching rule. Either way the forward pass is shared and each
+task's graph is traversed once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+_BATCHING_FAILED: set[str] = set()  # error messages already warned about
+
+
+def task_jacobian(
+    losses: Tensor, params: Sequence[Tensor], *, retain_graph: bool, batched: bool = True
+) -> Tensor:
+    """Per-task gradients of ``params``, flattened and concatenated in order.
+
+    Args:
+        losses: ``[m]`` task losses of one batch, differentiable w.r.t. ``params``.
+        params: the parameters to differentiate; a parameter a task does not reach gets zeros.
+        retain_graph: keep the graph for a later backward (e.g. through task-specific heads).
+        batched: try the vmap-batched backward first.
+
+    Returns:
+        ``[m, n]`` Jacobian, ``n = sum(p.numel() for p in params)``, rows in task order.
+    """
+    m = losses.shape[0]
+    params = list(params)
+    if batched:
+        try:
+            eye = torch.eye(m, dtype=losses.dtype, device=losses.device)
+            grads = torch.autograd.grad(
+                losses, params, grad_outputs=eye, retain_graph=True,
+                is_grads_batched=True, allow_unused=True, materialize_grads=True,
+            )
+            return torch.cat([g.reshape(m, -1) for g in grads], dim=1)
+        except RuntimeError as exc:  # an op without a vmap batching rule
+            if str(exc) not in _BATCHING_FAILED:
+                _BATCHING_FAILED.add(str(exc))
+                warnings.warn(f"batched Jacobian failed, looping over tasks: {exc}", stacklevel=2)
+    rows = []
+    for i in range(m):
+        grads = torch.autograd.grad(
+            losses[i], params, retain_graph=retain_graph or i < m - 1,
+            allow_unused=True, materialize_grads=True,
+        )
+        rows.append(torch.cat([g.reshape(-1) for g in grads]))
+    return torch.stack(rows)
+
+
+def block_sizes(params: Sequence[Tensor]) -> list[int]:
+    """Number of entries of each parameter tensor, the column blocks of a Jacobian."""
+    return [p.numel() for p in params]
+
+
+def accumulate_grad(params: Sequence[Tensor], flat: Tensor) -> None:
+    """Add the flat vector ``flat`` ([n]) into ``p.grad`` of each parameter, in order.
+
+    Gradients accumulate as with ``Tensor.backward``; the trainer zeroes them each step.
+    """
+    offset = 0
+    for p in params:
+        g = flat[offset : offset + p.numel()].view_as(p).to(p.dtype)
+        offset += p.numel()
+        if p.grad is None:
+            p.grad = g.clone()
+        else:
+            p.grad.add_(g)
+    assert offset == flat.numel(), "flat gradient does not match the parameters"
+
+
+def weighted_backward(losses: Tensor, weights: Tensor, params: Sequence[Tensor]) -> None:
+    """Accumulate the gradient of ``sum_i weights[i] * losses[i]`` into ``params`` only.
+
+    Autograd prunes the graph to the paths that reach ``params``, so for task-specific heads
+    this does not traverse the shared trunk again.
+    """
+    params = list(params)
+    if params:
+        torch.autograd.backward(losses, grad_tensors=weights.detach().to(losses.dtype), inputs=params)
+
+
+def block_norms(jac: Tensor, sizes: Sequence[int]) -> Tensor:
+    """``[m, K]`` norms of each task's gradient restricted to each of the ``K`` parameter blocks."""
+    return torch.stack([block.norm(dim=1) for block in torch.split(jac, list(sizes), dim=1)], dim=1)
+
+
+def expand_blocks(per_block: Tensor, sizes: Sequence[int]) -> Tensor:
+    """Repeat ``[m, K]`` per-block factors over the block's columns: ``[m, n]``."""
+    repeats = torch.as_tensor(list(sizes), device=per_block.device)
+    return torch.repeat_interleave(per_block, repeats, dim=1)
+
+
+def norm_ratio(scales: Tensor, norms: Tensor) -> Tensor:
+    """``[m]`` factor by which per-block ``scales`` change each task's gradient norm.
+
+    ``||(s_ik g_ik)_k|| / ||g_i||`` for ``[m, K]`` scales and block norms; 1 for a zero gradient.
+    """
+    before = norms.pow(2).sum(dim=1).sqrt()
+    after = (scales * norms).pow(2).sum(dim=1).sqrt()
+    return torch.where(before > 0, after / torch.where(before > 0, before, 1.0), 1.0)

@@ -1,0 +1,150 @@
+"""Nash-MTL: task weights from the Nash bargaining solution, G alpha = 1 / alpha."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ._base import GramianMethod
+from ._jacobian import accumulate_grad, weighted_backward
+from ._linalg import normalized_gramian, to_tensor
+from ._params import check_float, check_int
+from ._registry import register
+
+_RIDGE = 1e-8  # relative to the mean squared gradient norm
+
+
+def nash_weights(gramian: Tensor, init: Tensor | None = None, max_iter: int = 100) -> Tensor | None:
+    r"""The positive solution of the bargaining system :math:`G\alpha = 1/\alpha`, or None.
+
+    The system is the stationarity condition of the strictly convex potential
+
+    .. math::
+        \psi(\alpha) = \tfrac12 \alpha^\top G \alpha - \sum_i \log \alpha_i, \qquad \alpha > 0,
+
+    minimised here by damped Newton steps (Hessian :math:`G + \operatorname{diag}(\alpha)^{-2}`)
+    on the normalised Gramian :math:`G/s` plus a ridge :math:`10^{-8} I`; the result is
+    rescaled by :math:`s^{-1/2}`. If the ridge carries more than 1% of
+    :math:`\alpha^\top G\alpha = m` (gradients that cancel or vanish: no bargaining solution
+    exists, the paper assumes independent gradients) the function returns None.
+
+    Args:
+        gramian: ``[m, m]`` PSD matrix :math:`G = J J^\top`.
+        init: optional positive ``[m]`` warm start (a previous solution).
+        max_iter: Newton iterations at most.
+
+    Returns:
+        ``[m]`` positive weights with :math:`\alpha_i (G\alpha)_i = 1`, or None.
+
+    Example:
+        >>> nash_weights(torch.tensor([[1.0, 0.0], [0.0, 4.0]]))
+        tensor([1.0000, 0.5000])
+    """
+    g, scale = normalized_gramian(gramian)
+    m = g.shape[0]
+    if scale == 0.0:
+        return None
+    h = g + _RIDGE * np.eye(m)
+    a = np.ones(m)
+    if init is not None and bool(torch.all(init > 0)):
+        a = init.detach().to("cpu", torch.float64).numpy() * np.sqrt(scale)
+    for _ in range(max_iter):
+        ha = h @ a
+        if np.max(np.abs(a * ha - 1.0)) < 1e-10:
+            break
+        grad = ha - 1.0 / a
+        step = np.linalg.solve(h + np.diag(1.0 / a**2), grad)
+        a = a - _damped(a, step, h, grad) * step
+    if not np.all(np.isfinite(a)) or np.max(np.abs(a * (h @ a) - 1.0)) > 1e-6:
+        return None
+    if _RIDGE * (a @ a) > 0.01 * m:
+        return None
+    return to_tensor(a / np.sqrt(scale), gramian)
+
+
+def _damped(a: np.ndarray, step: np.ndarray, h: np.ndarray, grad: np.ndarray) -> float:
+    """Backtracking step length keeping alpha > 0 with sufficient decrease of the potential."""
+
+    def potential(x: np.ndarray) -> float:
+        return float(0.5 * x @ h @ x - np.sum(np.log(x)))
+
+    t, f0, slope = 1.0, potential(a), float(grad @ step)
+    while np.any(a - t * step <= 0.0):
+        t *= 0.5
+    while potential(a - t * step) > f0 - 1e-4 * t * slope and t > 1e-12:
+        t *= 0.5
+    return t
+
+
+@register("nashmtl")
+class NashMTL(GramianMethod):
+    r"""Nash-MTL: combine task gradients by the Nash bargaining solution among tasks.
+
+    Paper: Navon, Shamsian, Achituve, Maron, Kawaguchi, Chechik, Fetaya, "Multi-Task Learning
+    as a Bargaining Game", ICML 2022. https://arxiv.org/abs/2202.01017
+
+    .. math::
+        d = J^\top \alpha, \qquad \alpha > 0: \; G \alpha = 1/\alpha
+        \;\; (\text{i.e. } \alpha_i\, g_i^\top d = 1 \;\forall i), \qquad
+        \mathcal{L} = \sum_i \alpha_i L_i
+
+    Variant: the paper approximates the solution of this system with a sequence of convex
+    programs (CCP, cvxpy/ECOS, at most 20 iterations); here the same system is solved to
+    :math:`10^{-10}` by Newton's method on a convex potential (`nash_weights`), warm-started
+    from the last solution, without cvxpy. As in the authors' code, the shared gradient is
+    clipped to norm ``max_norm`` (0 disables), ``update_weights_every`` reuses the weights
+    for that many steps (steps in between cost one backward), and when no solution is found
+    the previous weights are kept. Heads get the gradient of :math:`\sum_i \alpha_i L_i`
+    (unclipped). Shapes: Gramian ``[m, m]`` -> weights ``[m]`` (returned before clipping).
+
+    Args:
+        n_tasks: number of tasks.
+        max_norm: clip norm of the shared gradient, ``>= 0`` (authors' default 1.0).
+        update_weights_every: recompute the weights every this many steps (``>= 1``).
+    """
+
+    def __init__(
+        self, *, n_tasks: int, max_norm: float = 1.0, update_weights_every: int = 1
+    ) -> None:
+        super().__init__(n_tasks=n_tasks)
+        self.max_norm = check_float("max_norm", max_norm, ge=0.0)
+        self.update_weights_every = check_int("update_weights_every", update_weights_every, ge=1)
+        self.register_buffer("alpha", torch.ones(n_tasks))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+    def weights(self, gramian: Tensor, losses: Tensor) -> Tensor:
+        del losses
+        alpha = nash_weights(gramian, init=self.alpha)
+        if alpha is not None:
+            self.alpha.copy_(alpha)
+        return self.alpha.to(gramian.dtype)
+
+    def shared_scale(self, weights: Tensor, gramian: Tensor) -> float:
+        norm = float(torch.sqrt(torch.clamp(weights @ gramian @ weights, min=0.0)))
+        return min(1.0, self.max_norm / norm) if self.max_norm > 0 and norm > 0 else 1.0
+
+    def backward(
+        self,
+        losses: Tensor,
+        shared: Sequence[nn.Parameter],
+        *,
+        task_specific: Sequence[nn.Parameter] = (),
+    ) -> Tensor:
+        self.steps += 1
+        if (int(self.steps) - 1) % self.update_weights_every == 0:
+            return super().backward(losses, shared, task_specific=task_specific)
+        self._check_losses(losses)
+        shared = self._check_shared(shared)
+        alpha = self.alpha.to(losses.dtype)
+        heads = [p for p in task_specific if p.requires_grad]
+        grads = torch.autograd.grad((alpha * losses).sum(), shared, retain_graph=bool(heads))
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        norm = float(flat.norm())
+        if self.max_norm > 0 and norm > self.max_norm:
+            flat = flat * (self.max_norm / norm)
+        accumulate_grad(shared, flat)
+        weighted_backward(losses, alpha, heads)
+        return alpha.detach().clone()

@@ -1,0 +1,96 @@
+"""Checks of method options: one small function per kind, each raising `MethodParamError`.
+
+Constructors call these, so a method built directly (``PCGrad(n_tasks=3)``) is validated the
+same way as one built by `paretosweep.methods.create`, which only adds the field path
+(``methods[2].alpha``) to the message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from paretosweep.errors import ConfigError
+
+
+class MethodParamError(ConfigError):
+    """A method option has the wrong type or lies outside its range.
+
+    Attributes:
+        param: the option name, or its full field path once `at` was called.
+        expected: what the option should be, as a phrase ("a number >= 0").
+        found: the value that was given.
+    """
+
+    def __init__(self, param: str, expected: str, found: Any) -> None:
+        self.param = param
+        self.expected = expected
+        self.found = found
+        super().__init__(f"`{param}` should be {expected}. Found `{param} = {found!r}`.")
+
+    def at(self, prefix: str) -> MethodParamError:
+        """The same error with the field path ``f"{prefix}.{param}"``."""
+        return MethodParamError(f"{prefix}.{self.param}" if prefix else self.param, self.expected, self.found)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_float(
+    name: str,
+    value: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+) -> float:
+    """Return ``float(value)`` if it is a finite real number within the given bounds."""
+    bounds = [f"{op} {b:g}" for op, b in ((">=", ge), (">", gt), ("<=", le), ("<", lt)) if b is not None]
+    expected = "a number " + " and ".join(bounds) if bounds else "a finite number"
+    if not _is_number(value) or not math.isfinite(value):
+        raise MethodParamError(name, expected, value)
+    v = float(value)
+    outside = (
+        (ge is not None and v < ge)
+        or (gt is not None and v <= gt)
+        or (le is not None and v > le)
+        or (lt is not None and v >= lt)
+    )
+    if outside:
+        raise MethodParamError(name, expected, value)
+    return v
+
+
+def check_int(name: str, value: Any, *, ge: int | None = None, le: int | None = None) -> int:
+    """Return ``value`` if it is an integer (not a bool) within ``[ge, le]``."""
+    bounds = [f"{op} {b}" for op, b in ((">=", ge), ("<=", le)) if b is not None]
+    expected = "an integer" + (" " + " and ".join(bounds) if bounds else "")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MethodParamError(name, expected, value)
+    if (ge is not None and value < ge) or (le is not None and value > le):
+        raise MethodParamError(name, expected, value)
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool (``true``/``false`` in YAML)."""
+    if not isinstance(value, bool):
+        raise MethodParamError(name, "true or false", value)
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise MethodParamError(name, "one of " + ", ".join(f"`{c}`" for c in choices), value)
+    return value
+
+
+def check_task(name: str, value: Any, n_tasks: int) -> int:
+    """Return ``value`` if it is a task index in ``0 .. n_tasks - 1``."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < n_tasks:
+        raise MethodParamError(name, f"a task index in 0..{n_tasks - 1} ({n_tasks} tasks)", value)
+    return value

@@ -1,0 +1,211 @@
+"""A synthetic e-commerce funnel: click -> add-to-cart -> purchase, with sparse nested labels.
+
+The setting of ESMM (X. Ma et al., "Entire Space Multi-Task Model: An Effective Approach for
+Estimating Post-Click Conversion Rate", SIGIR 2018, https://arxiv.org/abs/1804.07931) and of
+MMoE/PLE-style ranking models: one impression, three correlated but different binary events,
+each a head over a shared-bottom MLP. The data is generated (no download) from a latent model.
+
+Latent model, per impression: user and item factors ``u, v ~ N(0, I_8)``, interaction features
+``h = [u, v, u * v]`` (``[24]``). Each stage ``k`` scores ``s_k = theta_k^T h`` with unit
+``theta_click``, ``theta_cart = 0.6 theta_click + 0.8 xi_1``, ``theta_purchase = 0.6 theta_cart +
+0.8 xi_2`` (``xi`` unit, orthogonal to the previous ``theta``), so neighbouring stages share 60%
+of their direction. With ``sigma`` the logistic function,
+
+.. math::
+
+    P(\\text{click}) = \\sigma(a s_1 + b_1), \\quad
+    P(\\text{cart} \\mid \\text{click}) = \\sigma(a s_2 + b_2), \\quad
+    P(\\text{purchase} \\mid \\text{cart}) = \\sigma(a s_3 + b_3),
+
+``a = 1.5`` and biases ``b_k`` solved (bisection) so that the *marginal* rates
+``P(click), P(cart), P(purchase)`` equal the requested ones. Labels are nested by construction
+(``cart <= click``, ``purchase <= cart``). The model sees dense features
+``x = [u, v] A + 0.3 eps`` (``A`` a fixed random ``[16, n_features]`` map), so it must learn the
+``u * v`` interactions itself. Each head predicts the event's probability per impression
+(ESMM's entire-space view); loss: binary cross-entropy (log-loss); metric: ROC AUC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from paretosweep.errors import ConfigError
+from paretosweep.problems._common import (
+    SharedBottomMLP,
+    check_float,
+    check_int,
+    chunks,
+    evaluating,
+    roc_auc,
+    seeded_module,
+    shuffled_batches,
+    split_index,
+    trunk_parameters,
+)
+from paretosweep.problems._protocol import Metric, TaskSpec, column
+from paretosweep.problems._registry import register_problem
+
+TASKS = ("click", "cart", "purchase")
+LATENT = 8
+SHARPNESS = 1.5
+_METRICS = (Metric("auc", "max"), Metric("loss", "min"))
+
+
+def _stage_directions(dim: int, rng: np.random.Generator) -> np.ndarray:
+    """``[3, dim]`` unit vectors; each is 0.6 of the previous plus 0.8 of a fresh orthogonal one."""
+    thetas = [rng.standard_normal(dim)]
+    thetas[0] /= np.linalg.norm(thetas[0])
+    for _ in range(len(TASKS) - 1):
+        fresh = rng.standard_normal(dim)
+        fresh -= fresh @ thetas[-1] * thetas[-1]
+        thetas.append(0.6 * thetas[-1] + 0.8 * fresh / np.linalg.norm(fresh))
+    return np.stack(thetas)
+
+
+def _solve_bias(base: np.ndarray, logits: np.ndarray, rate: float) -> float:
+    """The ``b`` with ``mean(base * sigmoid(logits + b)) = rate`` (bisection; monotone in b)."""
+    lo, hi = -40.0, 40.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if np.mean(base / (1.0 + np.exp(-(logits + mid)))) < rate:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def generate(n_samples: int, n_features: int, rates: Sequence[float], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features ``x [n, n_features]`` (float32) and nested labels ``y [n, 3]`` (0/1, float32)."""
+    rng = np.random.default_rng(seed)
+    u, v = rng.standard_normal((n_samples, LATENT)), rng.standard_normal((n_samples, LATENT))
+    h = np.concatenate([u, v, u * v], axis=1)
+    scores = SHARPNESS * h @ _stage_directions(h.shape[1], rng).T  # [n, 3]
+    reach = np.ones(n_samples)  # P(reaching the stage): 1, then P(click), then P(cart)
+    labels = np.ones(n_samples, dtype=bool)
+    y = np.zeros((n_samples, len(TASKS)), dtype=np.float32)
+    for k, rate in enumerate(rates):
+        p = 1.0 / (1.0 + np.exp(-(scores[:, k] + _solve_bias(reach, scores[:, k], rate))))
+        labels = labels & (rng.random(n_samples) < p)
+        y[:, k] = labels
+        reach = reach * p
+    mixing = rng.standard_normal((2 * LATENT, n_features)) / np.sqrt(2 * LATENT)
+    x = np.concatenate([u, v], axis=1) @ mixing + 0.3 * rng.standard_normal((n_samples, n_features))
+    return x.astype(np.float32), y
+
+
+class RecSysFunnel:
+    """Three nested binary tasks over a shared-bottom MLP; AUC and log-loss per task."""
+
+    name = "recsys"
+
+    def __init__(
+        self,
+        *,
+        n_samples: int,
+        n_features: int,
+        rates: tuple[float, float, float],
+        test_fraction: float,
+        hidden: int,
+        batch_size: int,
+        data_seed: int,
+    ) -> None:
+        x, y = generate(n_samples, n_features, rates, data_seed)
+        train, test = split_index(n_samples, test_fraction, np.random.default_rng([data_seed, 1]))
+        for split, index in (("training", train), ("test", test)):
+            for k, task in enumerate(TASKS):
+                positives = int(y[index, k].sum())
+                if positives == 0 or positives == index.size:
+                    raise ConfigError(
+                        f"The {split} split of problem `recsys` has {positives} `{task}` positives out of "
+                        f"{index.size}; AUC needs both classes. Raise `problem.params.n_samples` "
+                        f"(now {n_samples}) or `problem.params.{task}_rate` (now {rates[k]})."
+                    )
+        self.x_train, self.y_train = torch.from_numpy(x[train]), torch.from_numpy(y[train])
+        self.x_test, self.y_test = torch.from_numpy(x[test]), torch.from_numpy(y[test])
+        self.n_features, self.hidden, self.batch_size = n_features, hidden, batch_size
+        self.tasks = tuple(TaskSpec(name, _METRICS, 0.0) for name in TASKS)
+        self.default_reference_point = {column(name, "auc"): 0.5 for name in TASKS}  # random ranking
+
+    def make_model(self, *, seed: int) -> nn.Module:
+        """Shared trunk ``n_features -> hidden -> hidden``, one ``hidden -> 16 -> 1`` logit head per task."""
+        return seeded_module(seed, lambda: SharedBottomMLP(self.n_features, self.hidden, len(TASKS)))
+
+    def train_batches(self, *, epoch: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Shuffled ``(x [B, n_features], y [B, 3])`` batches of the training split."""
+        return shuffled_batches((self.x_train, self.y_train), batch_size=self.batch_size, generator=generator)
+
+    def task_losses(self, model: nn.Module, batch: tuple[torch.Tensor, ...], device: torch.device) -> torch.Tensor:
+        """``[3]``: mean binary cross-entropy (log-loss) per task."""
+        x, y = (t.to(device) for t in batch)
+        logits = model(x).squeeze(-1)
+        return F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(dim=0)
+
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """``{click,cart,purchase}_{auc,loss}`` on the held-out split."""
+        parts = []
+        with evaluating(model):
+            for part in chunks(self.x_test.shape[0]):
+                parts.append(model(self.x_test[part].to(device)).squeeze(-1).double().cpu())
+        logits = torch.cat(parts)
+        log_loss = F.binary_cross_entropy_with_logits(logits, self.y_test.double(), reduction="none").mean(dim=0)
+        out: dict[str, float] = {}
+        for k, name in enumerate(TASKS):
+            out[column(name, "auc")] = roc_auc(logits[:, k].numpy(), self.y_test[:, k].numpy())
+            out[column(name, "loss")] = float(log_loss[k])
+        return out
+
+    def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
+        """The trunk's parameters."""
+        return trunk_parameters(model)
+
+
+@register_problem("recsys")
+def make_recsys(
+    *,
+    n_samples: int = 20000,
+    n_features: int = 16,
+    click_rate: float = 0.10,
+    cart_rate: float = 0.03,
+    purchase_rate: float = 0.01,
+    test_fraction: float = 0.25,
+    hidden: int = 32,
+    batch_size: int = 256,
+    data_seed: int = 0,
+) -> RecSysFunnel:
+    """Synthetic click -> cart -> purchase funnel (ESMM-style, SIGIR 2018): sparse nested labels.
+
+    Args:
+        n_samples: impressions generated, split into train and held-out test.
+        n_features: dense features per impression (a noisy random map of the latent factors).
+        click_rate: marginal rate of clicks, in (0, 1).
+        cart_rate: marginal rate of add-to-carts, in (0, click_rate).
+        purchase_rate: marginal rate of purchases, in (0, cart_rate).
+        test_fraction: held-out share of ``n_samples``.
+        hidden: width of the shared trunk.
+        batch_size: training batch size.
+        data_seed: seed of the data and the split (same seed, same data).
+
+    Returns:
+        The problem; tasks ``click``, ``cart``, ``purchase`` with metrics ``auc`` (max, default)
+        and ``loss`` (min, log-loss); reference point: AUC 0.5 (random ranking).
+
+    Raises:
+        ConfigError: a rate out of order, or a split without positives of some task.
+    """
+    click = check_float("click_rate", click_rate, low=0.0, high=1.0, low_open=True, high_open=True)
+    cart = check_float("cart_rate", cart_rate, low=0.0, high=click, low_open=True, high_open=True)
+    purchase = check_float("purchase_rate", purchase_rate, low=0.0, high=cart, low_open=True, high_open=True)
+    return RecSysFunnel(
+        n_samples=check_int("n_samples", n_samples, low=10),
+        n_features=check_int("n_features", n_features, low=1),
+        rates=(click, cart, purchase),
+        test_fraction=check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True),
+        hidden=check_int("hidden", hidden, low=1),
+        batch_size=check_int("batch_size", batch_size, low=1),
+        data_seed=check_int("data_seed", data_seed, low=0),
+    )

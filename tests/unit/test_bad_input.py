@@ -1,0 +1,125 @@
+"""Bad input is a clear error naming the field and the fix, raised before any trial (no Ray here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paretosweep import api
+from paretosweep.config import load_config, parse_spec
+from paretosweep.errors import ConfigError, RunDirectoryError, UnknownNameError
+from paretosweep.sweep._driver import prepare_run_dir
+
+BASE: dict[str, Any] = {"problem": {"name": "fonseca"}, "budget": {"n_weights": 4, "epochs": 1}}
+
+
+def with_(**changes: Any) -> dict[str, Any]:
+    spec = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
+    for key, value in changes.items():
+        spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) and key in spec else value
+    return spec
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("problem:\n  name: fonseca\nbudget: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML at line \d+"):
+        load_config(path)
+
+
+def test_missing_and_empty_spec_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    (tmp_path / "empty.yaml").write_text("")
+    with pytest.raises(ConfigError, match="is empty"):
+        load_config(tmp_path / "empty.yaml")
+
+
+def test_unknown_key_gives_its_path_and_a_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text("problem: {name: fonseca}\nsampler: {name: das_dennis, flor: 0.1}\n")
+    with pytest.raises(ConfigError, match=r"`sampler.flor`: unknown key. Did you mean `floor`\?"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("field", ["n_weights", "seeds_per_weight", "epochs"])
+def test_non_positive_budget_is_rejected(field: str) -> None:
+    with pytest.raises(ConfigError, match=f"budget.{field}"):
+        parse_spec(with_(budget={field: 0}))
+
+
+def test_unknown_scalarizer_and_sampler_are_rejected_with_their_path() -> None:
+    with pytest.raises(ConfigError, match=r"scalarizer.name.*tchebycheff"):
+        parse_spec(with_(scalarizer={"name": "chebyshev"}))
+    with pytest.raises(ConfigError, match=r"sampler.name.*das_dennis"):
+        parse_spec(with_(sampler={"name": "latin"}))
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ([[0.7, 0.4]], r"sampler.weights\[0\].*\[0.7, 0.4\].*sums to 1.1"),
+        ([[0.5, 0.5], [1.5, -0.5]], r"sampler.weights\[1\].*negative"),
+        ([[0.2, 0.3, 0.5]], r"sampler.weights\[0\].*3 entries but the problem has 2 tasks"),
+    ],
+)
+def test_weights_off_the_simplex_are_rejected_before_any_trial(weights: list[list[float]], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        api.plan(with_(sampler={"name": "explicit", "weights": weights}))
+
+
+def test_unknown_problem_has_a_did_you_mean() -> None:
+    with pytest.raises(UnknownNameError, match="Did you mean `fonseca`"):
+        api.plan(with_(problem={"name": "fonseka"}))
+
+
+def test_bad_import_path_names_the_field() -> None:
+    with pytest.raises(ConfigError, match="problem.name"):
+        api.plan(with_(problem={"name": "no_such_module_xyz:make"}))
+
+
+def test_task_and_metric_the_problem_does_not_have() -> None:
+    with pytest.raises(UnknownNameError, match=r"no task `f3`"):
+        api.plan(with_(tasks={"f3": {"metric": "loss"}}))
+    with pytest.raises(UnknownNameError, match=r"tasks.f1.metric.*Did you mean `loss`"):
+        api.plan(with_(tasks={"f1": {"metric": "los"}}))
+
+
+def test_reference_point_must_name_the_objective_columns() -> None:
+    with pytest.raises(ConfigError, match="reference_point"):
+        api.plan(with_(reference_point={"f1_loss": 1.0, "f9_loss": 1.0}))
+
+
+def test_existing_run_directory_needs_resume_or_overwrite(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "trials.parquet").write_bytes(b"x")
+    with pytest.raises(RunDirectoryError, match="--resume.*--overwrite"):
+        prepare_run_dir(str(run), resume=False, overwrite=False)
+    prepare_run_dir(str(run), resume=True, overwrite=False)  # allowed
+    prepare_run_dir(str(run), resume=False, overwrite=True)  # replaced
+    assert run.exists() and not (run / "trials.parquet").exists()
+
+
+def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirectoryError, match="holds no paretosweep run"):
+        prepare_run_dir(str(tmp_path), resume=False, overwrite=True)
+    assert (tmp_path / "notes.txt").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; see test_storage_under_a_file_is_unwritable")
+def test_unwritable_storage_path(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(RunDirectoryError, match="Cannot write"):
+        prepare_run_dir(str(locked / "run"), resume=False, overwrite=False)
+
+
+def test_storage_under_a_file_is_unwritable(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RunDirectoryError, match="Cannot write to run directory"):
+        prepare_run_dir(str(tmp_path / "file" / "run"), resume=False, overwrite=False)
