@@ -40,7 +40,7 @@ def register_problem(name: str) -> Callable[[F], F]:
 
         @register_problem("my_toy")
         def make_my_toy(*, n_dim: int = 2) -> MyToy:
-            """My toy: one line that `paretosweep problems` prints."""
+            '''My toy: one line that `paretosweep problems` prints.'''
             return MyToy(n_dim=n_dim)
     """
     if not name or name != name.lower() or ":" in name or not name.replace("_", "").isalnum():
