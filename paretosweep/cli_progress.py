@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +69,7 @@ class SweepProgress:
 
 def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str]) -> Table:
     """The frontier as a table: trial, weights (task order), objectives, HV contribution."""
-    table = Table("trial_id", "kind", f"weights {list(tasks)}", *(f"{o.column} ({o.direction})" for o in objectives), "HV contrib.", title=f"frontier: {len(front)} points")
+    table = Table(Column("trial_id", no_wrap=True), "kind", f"weights {list(tasks)}", *(f"{o.column} ({o.direction})" for o in objectives), "HV contrib.", title=f"frontier: {len(front)} points")
     order = front.sort_values(objectives[0].column) if len(front) else front
     for _, row in order.iterrows():
         weights = row["weights"]

@@ -52,6 +52,10 @@ class SweepRecorder(Callback):
         self._last_flush = time.monotonic()
         self._recorded: set[str] = set()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune pickles its callbacks into ``tuner.pkl``; a live progress display cannot be."""
+        return {**self.__dict__, "on_progress": None}
+
     def _record(self, row: dict[str, Any]) -> None:
         if row["trial_id"] in self._recorded:
             return

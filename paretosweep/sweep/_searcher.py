@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 from ray.tune.search import Searcher
@@ -30,6 +31,17 @@ class PlannedSearcher(Searcher):
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         """Forget the finished trial (results are stored by the driver's callback)."""
         self._live.pop(trial_id, None)
+
+    def save(self, checkpoint_path: str) -> None:
+        """Tune checkpoints its searcher with the experiment state."""
+        with open(checkpoint_path, "wb") as file:
+            pickle.dump({"pending": self._pending, "live": self._live}, file)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Inverse of :meth:`save`."""
+        with open(checkpoint_path, "rb") as file:
+            state = pickle.load(file)
+        self._pending, self._live = state["pending"], state["live"]
 
     @property
     def remaining(self) -> int:
