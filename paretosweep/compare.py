@@ -123,7 +123,9 @@ def compare(
     return _summarise(table, methods, sweep_seconds)
 
 
-def _check(trials: pd.DataFrame, objectives: Sequence[ObjectiveLike]) -> tuple[list[str], np.ndarray]:
+def _check(
+    trials: pd.DataFrame, objectives: Sequence[ObjectiveLike]
+) -> tuple[list[str], np.ndarray]:
     columns = [o.column for o in objectives]
     missing = [c for c in (*REQUIRED_COLUMNS, *columns) if c not in trials.columns]
     if missing:

@@ -1,15 +1,55 @@
-"""Check the spec's ``methods`` block against the method registry and the problem."""
+"""Check the spec's ``methods`` block against the method registry and the problem.
+
+Runs at plan time, so an unknown method, a bad parameter, a main task the problem does not have,
+or a gradient method on a problem without shared parameters fails before any trial starts.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from paretosweep.config import SweepSpec
+from paretosweep.errors import ConfigError, unknown_name
 from paretosweep.problems._protocol import Problem
+
+#: Options that name a task; the spec gives the task's name, methods take its index.
+TASK_OPTIONS = ("main_task",)
+
+
+def _task_index(value: Any, field: str, task_names: list[str]) -> int:
+    if isinstance(value, str):
+        if value not in task_names:
+            raise unknown_name(f"task in `{field}`", value, task_names)
+        return task_names.index(value)
+    raise ConfigError(f"`{field}` should name a task, one of {task_names}; found {value!r}.")
 
 
 def resolve_methods(spec: SweepSpec, problem: Problem) -> list[tuple[str, dict[str, Any]]]:
-    """Validate every ``methods[i]`` entry; return ``(name, params)`` pairs as Ray will carry them."""
+    """Validate every ``methods[i]`` entry; return ``(name, params)`` as trials receive them.
+
+    Task-naming options (``main_task``) become task indices. Each entry is built once with
+    :func:`paretosweep.methods.create`, which checks names, types and ranges.
+    """
     if not spec.methods:
         return []
-    raise NotImplementedError("comparison methods arrive with issue 3")
+    from paretosweep.methods import create
+
+    task_names = [t.name for t in problem.tasks]
+    resolved = []
+    for i, entry in enumerate(spec.methods):
+        field = f"methods[{i}]"
+        params = dict(entry.params)
+        for option in TASK_OPTIONS:
+            if option in params:
+                params[option] = _task_index(params[option], f"{field}.{option}", task_names)
+        method = create(entry.name, n_tasks=len(task_names), field=field, **params)
+        if method.needs_shared_grads:
+            model = problem.make_model(seed=spec.seed)
+            if not list(problem.shared_parameters(model)):
+                raise ConfigError(
+                    f"`{field}`: method `{entry.name}` needs per-task gradients of the shared parameters, "
+                    f"but problem `{problem.name}` returns none from `shared_parameters(model)`. "
+                    "Make the problem return its shared trunk's parameters, or use a loss-only method."
+                )
+        resolved.append((entry.name, params))
+    return resolved

@@ -138,13 +138,14 @@ class LossWeighting(Method):
 
 
 class GramianMethod(Method):
-    """A method whose logic is "per-task gradients -> task weights" (TorchJD's split).
+    r"""A method whose logic is "per-task gradients -> task weights" (TorchJD's split).
 
-    One backward pass builds the ``[m, n]`` Jacobian :math:`J` of the shared parameters
-    (rows :math:`g_i`), then `weights` maps the Gramian :math:`G = J J^\\top` ([m, m]) to
-    weights :math:`w` and the shared parameters get :math:`s \\cdot J^\\top w`, where
-    :math:`s` is `shared_scale` (1 unless a method clips). Heads get the gradient of
-    :math:`\\sum_i h_i L_i` with :math:`h` = `head_weights` (by default :math:`w`).
+    `task_jacobian` builds the per-task Jacobian :math:`J` of the shared parameters (rows
+    :math:`g_i`, ``[m, n]``); `weights` maps the Gramian :math:`G = J J^\top` ([m, m]) to
+    weights :math:`w`; the shared parameters get :math:`s \cdot J^\top w` with :math:`s` =
+    `shared_scale` (1 unless a method clips); the heads get the gradient of
+    :math:`\sum_i h_i L_i` with :math:`h` = `head_weights` (by default :math:`w`), from one
+    backward pass that autograd prunes to the heads (it does not re-enter the trunk).
     """
 
     needs_shared_grads = True
@@ -154,7 +155,7 @@ class GramianMethod(Method):
         """``[m]`` weights from the ``[m, m]`` Gramian and the detached ``[m]`` losses."""
 
     def shared_scale(self, weights: Tensor, gramian: Tensor) -> float:
-        """Factor applied to the shared direction :math:`J^\\top w` (1 by default)."""
+        r"""Factor applied to the shared direction :math:`J^\top w` (1 by default)."""
         del weights, gramian
         return 1.0
 

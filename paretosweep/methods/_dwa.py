@@ -11,7 +11,7 @@ from ._registry import register
 
 
 def dwa_weights(previous: Tensor, before_previous: Tensor, temperature: float) -> Tensor:
-    r"""DWA weights :math:`m \cdot \operatorname{softmax}(r / T)` with :math:`r_k = L_k(t-1)/L_k(t-2)`.
+    r"""DWA weights :math:`m \operatorname{softmax}(r / T)`, :math:`r_k = L_k(t-1)/L_k(t-2)`.
 
     Args:
         previous: ``[m]`` mean training losses of epoch ``t - 1``.

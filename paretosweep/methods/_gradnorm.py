@@ -45,7 +45,7 @@ def gradnorm_weight_gradient(
 
 @register("gradnorm")
 class GradNorm(GramianMethod):
-    r"""GradNorm: loss weights updated so each task's weighted gradient norm tracks its training rate.
+    r"""GradNorm: loss weights that make each weighted gradient norm track its training rate.
 
     Paper: Chen, Badrinarayanan, Lee, Rabinovich, "GradNorm: Gradient Normalization for
     Adaptive Loss Balancing in Deep Multitask Networks", ICML 2018.

@@ -1,4 +1,4 @@
-"""Gradient similarity: use an auxiliary task's gradient only when it agrees with the main task's."""
+"""Gradient similarity: an auxiliary gradient is used only when it agrees with the main one."""
 
 from __future__ import annotations
 

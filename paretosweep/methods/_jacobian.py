@@ -1,10 +1,12 @@
 """Autograd plumbing shared by the methods: per-task Jacobians and writing `.grad`.
 
-``task_jacobian`` computes the ``[m, n]`` matrix of per-task gradients of ``n`` parameter
-entries in one batched backward pass (``is_grads_batched=True``: ``torch.vmap`` over the rows
-of the identity), falling back to ``m`` ordinary passes over the retained graph when an
-operation of the model has no batching rule. Either way the forward pass is shared and each
-task's graph is traversed once.
+``task_jacobian`` computes the ``[m, n]`` matrix of per-task gradients over a shared forward
+pass. Two ways, same numbers: one batched backward (``is_grads_batched=True``: ``torch.vmap``
+over the rows of the identity), or ``m`` ordinary passes over the retained graph. On CPU the
+loop measured faster (``benchmarks/method_step.py``: vmap's batching overhead outweighs the
+saved per-op dispatch there), so ``batched=None`` picks the loop on CPU and the batched pass on
+accelerators, where it amortises kernel launches (not yet measured in this repository). The
+batched pass falls back to the loop when an operation has no vmap batching rule.
 """
 
 from __future__ import annotations
@@ -19,21 +21,27 @@ _BATCHING_FAILED: set[str] = set()  # error messages already warned about
 
 
 def task_jacobian(
-    losses: Tensor, params: Sequence[Tensor], *, retain_graph: bool, batched: bool = True
+    losses: Tensor,
+    params: Sequence[Tensor],
+    *,
+    retain_graph: bool = False,
+    batched: bool | None = None,
 ) -> Tensor:
     """Per-task gradients of ``params``, flattened and concatenated in order.
 
     Args:
         losses: ``[m]`` task losses of one batch, differentiable w.r.t. ``params``.
         params: the parameters to differentiate; a parameter a task does not reach gets zeros.
-        retain_graph: keep the graph for a later backward (e.g. through task-specific heads).
-        batched: try the vmap-batched backward first.
+        retain_graph: keep the graph for a later backward.
+        batched: vmap-batched backward (True), a loop over tasks (False), or by device (None).
 
     Returns:
         ``[m, n]`` Jacobian, ``n = sum(p.numel() for p in params)``, rows in task order.
     """
     m = losses.shape[0]
     params = list(params)
+    if batched is None:
+        batched = losses.device.type != "cpu"
     if batched:
         try:
             eye = torch.eye(m, dtype=losses.dtype, device=losses.device)
@@ -64,17 +72,17 @@ def block_sizes(params: Sequence[Tensor]) -> list[int]:
 def accumulate_grad(params: Sequence[Tensor], flat: Tensor) -> None:
     """Add the flat vector ``flat`` ([n]) into ``p.grad`` of each parameter, in order.
 
-    Gradients accumulate as with ``Tensor.backward``; the trainer zeroes them each step.
+    Gradients accumulate as with ``Tensor.backward``; the trainer zeroes them each step. A
+    missing ``.grad`` becomes a view into ``flat`` (no copy), so pass a fresh tensor.
     """
-    offset = 0
-    for p in params:
-        g = flat[offset : offset + p.numel()].view_as(p).to(p.dtype)
-        offset += p.numel()
+    if flat.numel() != sum(p.numel() for p in params):
+        raise ValueError(f"flat gradient of {flat.numel()} entries for parameters of another size")
+    for p, g in zip(params, torch.split(flat, [p.numel() for p in params])):
+        g = g.view_as(p).to(p.dtype)
         if p.grad is None:
-            p.grad = g.clone()
+            p.grad = g
         else:
             p.grad.add_(g)
-    assert offset == flat.numel(), "flat gradient does not match the parameters"
 
 
 def weighted_backward(losses: Tensor, weights: Tensor, params: Sequence[Tensor]) -> None:
@@ -85,12 +93,19 @@ def weighted_backward(losses: Tensor, weights: Tensor, params: Sequence[Tensor])
     """
     params = list(params)
     if params:
-        torch.autograd.backward(losses, grad_tensors=weights.detach().to(losses.dtype), inputs=params)
+        grad_tensors = weights.detach().to(losses.dtype)
+        torch.autograd.backward(losses, grad_tensors=grad_tensors, inputs=params)
 
 
 def block_norms(jac: Tensor, sizes: Sequence[int]) -> Tensor:
     """``[m, K]`` norms of each task's gradient restricted to each of the ``K`` parameter blocks."""
     return torch.stack([block.norm(dim=1) for block in torch.split(jac, list(sizes), dim=1)], dim=1)
+
+
+def combine_blocks(per_block: Tensor, jac: Tensor, sizes: Sequence[int]) -> Tensor:
+    """``[n]`` direction ``d_k = sum_i s_ik J_ik`` for ``[m, K]`` per-block factors ``s``."""
+    blocks = torch.split(jac, list(sizes), dim=1)
+    return torch.cat([per_block[:, k].to(block.dtype) @ block for k, block in enumerate(blocks)])
 
 
 def expand_blocks(per_block: Tensor, sizes: Sequence[int]) -> Tensor:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ._base import Method
 from ._jacobian import (
-    accumulate_grad, block_norms, block_sizes, expand_blocks, norm_ratio, task_jacobian,
+    accumulate_grad, block_norms, block_sizes, combine_blocks, norm_ratio, task_jacobian,
     weighted_backward,
 )
 from ._params import check_choice, check_float, check_task
@@ -127,7 +127,7 @@ class MetaBalance(Method):
             self.norm_ema = torch.zeros_like(norms)
         self.norm_ema = self.beta * self.norm_ema.to(norms) + (1.0 - self.beta) * norms
         scales = metabalance_scales(self.norm_ema, self.main_task, self.relax_factor, self.strategy)
-        accumulate_grad(shared, (expand_blocks(scales, sizes) * jac).sum(dim=0))
+        accumulate_grad(shared, combine_blocks(scales, jac, sizes))
         weighted_backward(losses, torch.ones_like(losses), heads)
         return norm_ratio(scales, norms).detach()
 

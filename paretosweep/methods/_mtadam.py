@@ -1,4 +1,4 @@
-"""MTAdam: Adam with per-loss moments and per-layer gradient magnitudes balanced to an anchor loss."""
+"""MTAdam: Adam with per-loss moments, per-layer gradient magnitudes balanced to an anchor loss."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from ._base import Method
-from ._jacobian import accumulate_grad, block_norms, block_sizes, expand_blocks, norm_ratio, task_jacobian
+from ._jacobian import (
+    accumulate_grad, block_norms, block_sizes, expand_blocks, norm_ratio, task_jacobian,
+)
 from ._params import check_float, check_task
 from ._registry import register
 
@@ -111,7 +113,7 @@ class MTAdam(Method):
         self._check_losses(losses)
         shared = self._check_shared(shared)
         params = shared + [p for p in task_specific if p.requires_grad]
-        jac = task_jacobian(losses, params, retain_graph=False)
+        jac = task_jacobian(losses, params)
         sizes = block_sizes(params)
         norms = block_norms(jac, sizes)
         st = self._state_like(jac, norms)
@@ -124,7 +126,7 @@ class MTAdam(Method):
         st["exp_avg"].mul_(self.beta1).add_(balanced, alpha=1.0 - self.beta1)
         st["exp_avg_sq"].mul_(self.beta2).addcmul_(balanced, balanced, value=1.0 - self.beta2)
         denom = (st["exp_avg_sq"] / (1.0 - self.beta2**t)).sqrt() + self.eps
-        update = (st["exp_avg"] / (1.0 - self.beta1**t)).sum(dim=0) / denom.max(dim=0).values
+        update = (st["exp_avg"] / (1.0 - self.beta1**t)).sum(dim=0) / torch.amax(denom, dim=0)
         accumulate_grad(params, update)
         k_shared = len(shared)
         return norm_ratio(scales[:, :k_shared], norms[:, :k_shared]).detach()

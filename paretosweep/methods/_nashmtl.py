@@ -14,8 +14,6 @@ from ._linalg import normalized_gramian, to_tensor
 from ._params import check_float, check_int
 from ._registry import register
 
-_RIDGE = 1e-8  # relative to the mean squared gradient norm
-
 
 def nash_weights(gramian: Tensor, init: Tensor | None = None, max_iter: int = 100) -> Tensor | None:
     r"""The positive solution of the bargaining system :math:`G\alpha = 1/\alpha`, or None.
@@ -25,11 +23,12 @@ def nash_weights(gramian: Tensor, init: Tensor | None = None, max_iter: int = 10
     .. math::
         \psi(\alpha) = \tfrac12 \alpha^\top G \alpha - \sum_i \log \alpha_i, \qquad \alpha > 0,
 
-    minimised here by damped Newton steps (Hessian :math:`G + \operatorname{diag}(\alpha)^{-2}`)
-    on the normalised Gramian :math:`G/s` plus a ridge :math:`10^{-8} I`; the result is
-    rescaled by :math:`s^{-1/2}`. If the ridge carries more than 1% of
-    :math:`\alpha^\top G\alpha = m` (gradients that cancel or vanish: no bargaining solution
-    exists, the paper assumes independent gradients) the function returns None.
+    minimised here by damped Newton steps (Hessian :math:`G + \operatorname{diag}(\alpha)^{-2}`,
+    always positive definite) on the normalised Gramian :math:`G/s`; the result is rescaled
+    by :math:`s^{-1/2}`. When gradients vanish or cancel (:math:`Gv = 0` for some
+    :math:`v \ge 0`, :math:`v \ne 0`) no solution exists (the paper assumes independent
+    gradients): :math:`\psi` is unbounded below, the iterations do not converge and the
+    function returns None.
 
     Args:
         gramian: ``[m, m]`` PSD matrix :math:`G = J J^\top`.
@@ -47,34 +46,50 @@ def nash_weights(gramian: Tensor, init: Tensor | None = None, max_iter: int = 10
     m = g.shape[0]
     if scale == 0.0:
         return None
-    h = g + _RIDGE * np.eye(m)
     a = np.ones(m)
     if init is not None and bool(torch.all(init > 0)):
         a = init.detach().to("cpu", torch.float64).numpy() * np.sqrt(scale)
-    for _ in range(max_iter):
-        ha = h @ a
-        if np.max(np.abs(a * ha - 1.0)) < 1e-10:
-            break
-        grad = ha - 1.0 / a
-        step = np.linalg.solve(h + np.diag(1.0 / a**2), grad)
-        a = a - _damped(a, step, h, grad) * step
-    if not np.all(np.isfinite(a)) or np.max(np.abs(a * (h @ a) - 1.0)) > 1e-6:
-        return None
-    if _RIDGE * (a @ a) > 0.01 * m:
-        return None
+    with np.errstate(all="ignore"):
+        try:
+            a = _newton(g, a, max_iter)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(a)) or np.max(np.abs(a * (g @ a) - 1.0)) > 1e-8:
+            return None
     return to_tensor(a / np.sqrt(scale), gramian)
 
 
-def _damped(a: np.ndarray, step: np.ndarray, h: np.ndarray, grad: np.ndarray) -> float:
-    """Backtracking step length keeping alpha > 0 with sufficient decrease of the potential."""
+def _newton(g: np.ndarray, a: np.ndarray, max_iter: int) -> np.ndarray:
+    for _ in range(max_iter):
+        ga = g @ a
+        if not np.all(np.isfinite(a)) or np.max(np.abs(a * ga - 1.0)) < 1e-10:
+            break
+        grad = ga - 1.0 / a
+        step = np.linalg.solve(g + np.diag(1.0 / a**2), grad)
+        a = a - _damped(a, step, g, grad) * step
+    return a
+
+
+def _damped(a: np.ndarray, step: np.ndarray, g: np.ndarray, grad: np.ndarray) -> float:
+    """Backtracking step length: alpha stays > 0 and the potential or the residual decreases.
+
+    The residual test takes over near the solution, where potential differences fall below
+    floating-point resolution.
+    """
 
     def potential(x: np.ndarray) -> float:
-        return float(0.5 * x @ h @ x - np.sum(np.log(x)))
+        return float(0.5 * x @ g @ x - np.sum(np.log(x)))
 
-    t, f0, slope = 1.0, potential(a), float(grad @ step)
+    def residual(x: np.ndarray) -> float:
+        return float(np.max(np.abs(x * (g @ x) - 1.0)))
+
+    t, f0, r0, slope = 1.0, potential(a), residual(a), float(grad @ step)
     while np.any(a - t * step <= 0.0):
         t *= 0.5
-    while potential(a - t * step) > f0 - 1e-4 * t * slope and t > 1e-12:
+    while t > 1e-12:
+        trial = a - t * step
+        if potential(trial) <= f0 - 1e-4 * t * slope or residual(trial) < r0:
+            break
         t *= 0.5
     return t
 
@@ -92,9 +107,9 @@ class NashMTL(GramianMethod):
         \mathcal{L} = \sum_i \alpha_i L_i
 
     Variant: the paper approximates the solution of this system with a sequence of convex
-    programs (CCP, cvxpy/ECOS, at most 20 iterations); here the same system is solved to
-    :math:`10^{-10}` by Newton's method on a convex potential (`nash_weights`), warm-started
-    from the last solution, without cvxpy. As in the authors' code, the shared gradient is
+    programs (CCP, cvxpy/ECOS, at most 20 iterations); here the same system is solved to a
+    residual :math:`\max_i |\alpha_i (G\alpha)_i - 1| < 10^{-8}` by Newton's method on a
+    convex potential (`nash_weights`), warm-started from the last solution, without cvxpy. As in the authors' code, the shared gradient is
     clipped to norm ``max_norm`` (0 disables), ``update_weights_every`` reuses the weights
     for that many steps (steps in between cost one backward), and when no solution is found
     the previous weights are kept. Heads get the gradient of :math:`\sum_i \alpha_i L_i`
@@ -140,11 +155,13 @@ class NashMTL(GramianMethod):
         shared = self._check_shared(shared)
         alpha = self.alpha.to(losses.dtype)
         heads = [p for p in task_specific if p.requires_grad]
-        grads = torch.autograd.grad((alpha * losses).sum(), shared, retain_graph=bool(heads))
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        norm = float(flat.norm())
+        grads = torch.autograd.grad(
+            (alpha * losses).sum(), shared, retain_graph=bool(heads), materialize_grads=True
+        )
+        direction = torch.cat([g.reshape(-1) for g in grads])
+        norm = float(direction.norm())
         if self.max_norm > 0 and norm > self.max_norm:
-            flat = flat * (self.max_norm / norm)
-        accumulate_grad(shared, flat)
+            direction = direction * (self.max_norm / norm)
+        accumulate_grad(shared, direction)
         weighted_backward(losses, alpha, heads)
         return alpha.detach().clone()

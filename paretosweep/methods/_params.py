@@ -31,7 +31,8 @@ class MethodParamError(ConfigError):
 
     def at(self, prefix: str) -> MethodParamError:
         """The same error with the field path ``f"{prefix}.{param}"``."""
-        return MethodParamError(f"{prefix}.{self.param}" if prefix else self.param, self.expected, self.found)
+        field = f"{prefix}.{self.param}" if prefix else self.param
+        return MethodParamError(field, self.expected, self.found)
 
 
 def _is_number(value: Any) -> bool:
@@ -48,7 +49,8 @@ def check_float(
     lt: float | None = None,
 ) -> float:
     """Return ``float(value)`` if it is a finite real number within the given bounds."""
-    bounds = [f"{op} {b:g}" for op, b in ((">=", ge), (">", gt), ("<=", le), ("<", lt)) if b is not None]
+    limits = ((">=", ge), (">", gt), ("<=", le), ("<", lt))
+    bounds = [f"{op} {b:g}" for op, b in limits if b is not None]
     expected = "a number " + " and ".join(bounds) if bounds else "a finite number"
     if not _is_number(value) or not math.isfinite(value):
         raise MethodParamError(name, expected, value)

@@ -55,7 +55,9 @@ def options(name: str) -> dict[str, inspect.Parameter]:
     cls = _lookup(name)
     sig = inspect.signature(cls.__init__)
     return {
-        p.name: p for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY and p.name != "n_tasks"
+        p.name: p
+        for p in sig.parameters.values()
+        if p.kind is p.KEYWORD_ONLY and p.name != "n_tasks"
     }
 
 

@@ -3,7 +3,9 @@
 It runs in a Ray worker process. The validated spec arrives through ``tune.with_parameters``;
 ``param_space`` carries only the trial's ``{trial_id, kind, weights, seed, lr, method}``. The last
 report carries the whole row (``paretosweep_row``) that the driver stores — so a trial that
-raises inside training still ends with a normal report whose status is ``failed``.
+raises inside training still ends with a normal report whose status is ``failed``, after
+``spec.max_retries`` more attempts (fresh model, same seed; the count is ``hparams.attempts``).
+A worker or node that dies is retried by Tune itself (``FailureConfig(max_failures=max_retries)``).
 """
 
 from __future__ import annotations
@@ -85,10 +87,20 @@ def run_trial(config: dict[str, Any], spec: SweepSpec) -> None:
     gpu_ids = ray.get_gpu_ids()
     device_name = f"cuda:{gpu_ids[0]}" if device.type == "cuda" and gpu_ids else str(device)
     hparams = trial_hparams(spec, trial)
-    try:
-        problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
-        outcome = train_trial(problem, trial, spec, device=device, report=lambda m: tune.report({**m, "trial_status": "running"}))
-    except Exception as error:  # a crash of user or problem code is a result, not a sweep failure
-        outcome = TrialOutcome(status="failed", error=_short_error(error))
+    attempts = 0
+    while True:  # up to 1 + max_retries attempts, each from a fresh model with the same seed
+        attempts += 1
+        try:
+            problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
+            outcome = train_trial(problem, trial, spec, device=device, report=lambda m: tune.report({**m, "trial_status": "running"}))
+            break
+        except Exception as error:  # a crash of user or problem code is a result, not a sweep failure
+            if attempts <= spec.max_retries:
+                continue
+            tried = f" (failed {attempts} attempts)" if attempts > 1 else ""
+            outcome = TrialOutcome(status="failed", error=_short_error(error) + tried)
+            break
+    hparams["attempts"] = attempts
+    hparams.update(outcome.method_hparams)  # every option of the method, defaults included
     row = outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams)
     tune.report({"trial_status": outcome.status, ROW_KEY: json.dumps(row), "done_marker": True})

@@ -40,6 +40,7 @@ class TrialOutcome:
     effective_weights_mean: list[float] | None = None
     effective_weights_final: list[float] | None = None
     train_seconds: float = 0.0
+    method_hparams: dict[str, Any] = field(default_factory=dict)
 
 
 def _make_optimizer(params: list[dict[str, Any]], name: str, lr: float) -> torch.optim.Optimizer:
@@ -78,7 +79,7 @@ def _build_backward(spec: SweepSpec, problem: Problem, trial: TrialConfig, model
     from paretosweep.methods import create
 
     assert trial.method is not None
-    method = create(trial.method, **trial.method_params).to(device)
+    method = create(trial.method, n_tasks=len(problem.tasks), **trial.method_params).to(device)
     shared = list(problem.shared_parameters(model))
     shared_ids = {id(p) for p in shared}
     task_specific = [p for p in model.parameters() if id(p) not in shared_ids]
@@ -110,10 +111,12 @@ def train_trial(
     groups: list[dict[str, Any]] = [{"params": list(model.parameters())}]
     if method is not None and any(p.requires_grad for p in method.parameters()):
         groups.append({"params": [p for p in method.parameters() if p.requires_grad]})
-    optimizer = _make_optimizer(groups, budget.optimizer, trial.lr)
+    # A method that writes its own finished update into .grad (MTAdam) is stepped by plain SGD.
+    replaces = method is not None and getattr(method, "replaces_optimizer", False)
+    optimizer = torch.optim.SGD(groups, lr=trial.lr) if replaces else _make_optimizer(groups, budget.optimizer, trial.lr)
     generator = torch.Generator().manual_seed(trial.seed)
 
-    outcome = TrialOutcome(status="completed")
+    outcome = TrialOutcome(status="completed", method_hparams=method.hparams() if method is not None else {})
     weight_sum: torch.Tensor | None = None
     steps = 0
     try:
