@@ -8,7 +8,7 @@ a ``methods`` backward) → ``results`` (Parquet) + ``frontier`` (non-dominated 
 
 from __future__ import annotations
 
-from paretosweep.api import export, plan, run
+from paretosweep.api import compare, export, plan, run
 from paretosweep.config import SweepSpec, load_config, parse_spec
 from paretosweep.errors import ConfigError, ParetoSweepError, ResultSchemaError, RunDirectoryError
 
@@ -18,6 +18,7 @@ __all__ = [
     "ResultSchemaError",
     "RunDirectoryError",
     "SweepSpec",
+    "compare",
     "export",
     "load_config",
     "load_frontier",

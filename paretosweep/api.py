@@ -58,3 +58,18 @@ def export(run_dir: str, *, pick: str = "knee") -> list[dict[str, Any]]:
     front = store.read_frontier()
     chosen: pd.DataFrame = pick_rows(front, store.objectives, pick)
     return export_records(chosen, store.objectives, spec=store.spec)
+
+
+def compare(run_dir: str, *, per_trial: bool = False) -> pd.DataFrame:
+    """Each comparison method against the run's swept frontier (see :func:`paretosweep.compare.compare`)."""
+    from paretosweep.compare import compare as compare_trials
+    from paretosweep.results import RunStore
+
+    store = RunStore(run_dir)
+    store.open()
+    trials = store.read_trials()
+    if not (trials["kind"] == "method").any():
+        from paretosweep.errors import ResultSchemaError
+
+        raise ResultSchemaError(f"Run `{run_dir}` holds no method trials. Add a `methods:` list to the spec and run it with --resume.")
+    return compare_trials(trials, store.objectives, per_trial=per_trial)

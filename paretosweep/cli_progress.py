@@ -76,3 +76,31 @@ def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: 
         label = _fmt_weights(list(weights)) if weights is not None else f"{row['method']}"
         table.add_row(str(row["trial_id"]), str(row["kind"]), label, *(f"{row[o.column]:.5g}" for o in objectives), f"{row['hv_contribution']:.3g}")
     return table
+
+
+def compare_table(verdict: pd.DataFrame) -> Table:
+    """The verdict of ``paretosweep compare``: one row per method (or per method trial)."""
+
+    def weights(value: object) -> str:
+        if value is None or isinstance(value, float) or len(value) == 0:  # type: ignore[arg-type]
+            return "-"
+        return " ".join(f"{w:.2f}" for w in value)  # type: ignore[union-attr]
+
+    table = Table(
+        Column("method", no_wrap=True), "dominated", "epsilon", Column("by trial", no_wrap=True), "its weights",
+        "seconds (method / sweep)", "learnt weights", "nearest frontier weights",
+        title="methods against the swept frontier (epsilon <= 0: the frontier dominates by |epsilon|)",
+    )
+    for _, row in verdict.iterrows():
+        by = row.get("dominating_trial_id")
+        table.add_row(
+            str(row["method"]),
+            "yes" if row.get("dominated_by_frontier") is True else "no",
+            f"{row['epsilon']:.3g}",
+            str(by) if isinstance(by, str) else "-",
+            weights(row.get("dominating_weights")),
+            f"{row['method_seconds']:.1f} / {row['sweep_seconds']:.1f}",
+            weights(row.get("learnt_weights")),
+            weights(row.get("nearest_weights")),
+        )
+    return table

@@ -77,3 +77,15 @@ def make_quadratic(
         nan_below: ``task_losses`` returns NaN losses once ``x < nan_below``.
     """
     return Quadratic(steps_per_epoch=steps_per_epoch, init=init, fail_above=fail_above, nan_below=nan_below)
+
+
+class _NoSharedQuadratic(Quadratic):
+    """The same problem, but it does not say which parameters are shared."""
+
+    def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
+        return []
+
+
+def make_quadratic_without_shared() -> Quadratic:
+    """The quadratic problem whose ``shared_parameters`` is empty (gradient methods refuse it)."""
+    return _NoSharedQuadratic(steps_per_epoch=20, init=0.0, fail_above=None, nan_below=None)
