@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 
@@ -82,7 +83,9 @@ def sobol_simplex(m: int, n: int, *, seed: int) -> np.ndarray:
         return np.ones((n, 1))
     from scipy.stats import qmc
 
-    u = qmc.Sobol(d=m - 1, scramble=True, seed=seed).random(n)
+    with warnings.catch_warnings():  # any n is fine: a prefix of the sequence stays low-discrepancy
+        warnings.filterwarnings("ignore", message="The balance properties of Sobol")
+        u = qmc.Sobol(d=m - 1, scramble=True, seed=seed).random(n)
     u = np.sort(u, axis=1)
     padded = np.concatenate([np.zeros((n, 1)), u, np.ones((n, 1))], axis=1)
     return np.diff(padded, axis=1)
