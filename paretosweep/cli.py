@@ -116,6 +116,71 @@ def problems() -> None:
     console.print(table)
 
 
+@app.command()
+def methods() -> None:
+    """List the comparison methods (for the spec's `methods:` list)."""
+    from paretosweep.methods import available_methods
+
+    table = Table("method", "description")
+    for name, doc in sorted(available_methods().items()):
+        table.add_row(name, doc)
+    console.print(table)
+
+
+@app.command()
+def compare(
+    run_dir: Annotated[str, typer.Argument(help="Run directory holding method trials.")],
+    per_trial: Annotated[bool, typer.Option("--per-trial", help="One row per method trial, not per method.")] = False,
+) -> None:
+    """Judge each comparison method against the swept frontier (dominance, epsilon, compute)."""
+    from paretosweep import api
+    from paretosweep.cli_progress import compare_table
+
+    try:
+        verdict = api.compare(run_dir, per_trial=per_trial)
+    except ParetoSweepError as error:
+        _fail(error)
+    console.print(compare_table(verdict))
+
+
+@app.command()
+def dashboard(
+    runs: Annotated[list[str], typer.Argument(help="One or two run directories (or pyarrow filesystem URIs).")],
+    host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it local.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8050,
+) -> None:
+    """Serve the frontier dashboard for the given runs (refreshes while a sweep runs)."""
+    from paretosweep.dashboard import load_run, serve
+
+    for run_dir in runs:  # a clear message now, not a traceback later
+        try:
+            load_run(run_dir)
+        except ParetoSweepError as error:
+            err_console.print(f"[yellow]warning:[/] {error} The page will show it and retry.", highlight=False)
+    console.print(f"Dashboard on http://{host}:{port}/ for {', '.join(runs)} (Ctrl-C stops it)")
+    serve(runs, host=host, port=port)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[str, typer.Argument(help="Run directory.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write one self-contained HTML report of a run (the dashboard's figures, no server)."""
+    from paretosweep.dashboard import write_report
+
+    try:
+        written = write_report(run_dir, output)
+    except ParetoSweepError as error:
+        _fail(error)
+    console.print(f"Wrote {written}")
+
+
+from paretosweep.cli_cluster import register  # noqa: E402
+
+register(app)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

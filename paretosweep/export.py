@@ -61,14 +61,15 @@ def export_records(
         rows: the trials to export, in the order wanted in the file.
         objectives: the run's objectives; their columns become the ``objectives`` mapping.
         spec: the run's sweep spec (``paretosweep.spec`` metadata), copied into every record
-            so that a record alone is enough to re-train its model; None if unknown.
+            (a separate copy each, so YAML needs no anchors) so that a record alone is
+            enough to re-train its model; None if unknown.
 
     Returns:
         Records with keys ``RECORD_KEYS``: ``weights`` are the swept loss weights (None for
         comparison methods), ``effective_weights`` the mean weights the trial applied,
         ``hparams`` the parsed JSON object. NaN and missing values become None.
     """
-    spec_copy = None if spec is None else json.loads(json.dumps(spec))
+    spec_text = None if spec is None else json.dumps(spec)
     return [
         {
             "trial_id": str(row["trial_id"]),
@@ -83,7 +84,7 @@ def export_records(
             "effective_weights": _floats(row.get("effective_weights_mean")),
             "objectives": {o.column: _scalar(row.get(o.column)) for o in objectives},
             "hparams": _hparams(row.get("hparams")),
-            "spec": spec_copy,
+            "spec": None if spec_text is None else json.loads(spec_text),  # one copy per record
         }
         for row in rows.to_dict("records")
     ]

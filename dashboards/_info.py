@@ -1,0 +1,250 @@
+"""Records -> plot inputs: pure functions that turn trial DataFrames into NamedTuple infos.
+
+Nothing here imports Plotly or Dash. Every info keeps the ``trial_id`` of each point, so a
+click, a brush or an export always maps back to a row of ``trials.parquet``.
+
+A completed trial is plotted exactly once in :class:`PointsInfo`'s groups, except that a
+comparison-method trial on the frontier is in both its method group and the frontier
+group (it is a frontier point *and* a labelled method marker). Failed and diverged trials
+have no objective values and are only counted (:class:`SummaryInfo`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from paretosweep.frontier import non_dominated_mask
+from paretosweep.results import Objective
+
+Role = Literal["trials", "frontier", "method"]
+
+
+class PointGroup(NamedTuple):
+    """One set of points drawn with one style: faded trials, the frontier, or one method."""
+
+    role: Role
+    label: str  # legend label: "Trials", "Frontier" or the method's name
+    trial_ids: np.ndarray  # [n] str
+    values: np.ndarray  # [n, k] objective values, columns in PointsInfo.objectives order
+    weights: np.ndarray  # [n, m] swept weights; a method's mean effective weights
+    on_frontier: np.ndarray  # [n] bool
+
+
+class PointsInfo(NamedTuple):
+    """Every plottable trial of a run, split into groups."""
+
+    objectives: tuple[Objective, ...]
+    tasks: tuple[str, ...]
+    groups: tuple[PointGroup, ...]  # trials, frontier, then one group per method (sorted)
+
+
+class ScatterInfo(NamedTuple):
+    """A two-objective frontier scatter."""
+
+    points: PointsInfo
+    x: int  # objective index on the x axis
+    y: int  # objective index on the y axis
+    front_x: np.ndarray  # the frontier points non-dominated in (x, y), sorted by x
+    front_y: np.ndarray
+
+
+class TableInfo(NamedTuple):
+    """Each plottable trial once: what parallel coordinates and brushing work on."""
+
+    objectives: tuple[Objective, ...]
+    tasks: tuple[str, ...]
+    trial_ids: np.ndarray  # [n] str
+    values: np.ndarray  # [n, k]
+    weights: np.ndarray  # [n, m]
+    role: np.ndarray  # [n] 0 = trial, 1 = frontier, 2 = method
+
+
+class ProgressInfo(NamedTuple):
+    """Hypervolume over the sweep."""
+
+    trials_done: np.ndarray
+    compute_seconds: np.ndarray
+    hypervolume: np.ndarray
+    frontier_size: np.ndarray
+
+
+class SummaryInfo(NamedTuple):
+    """Counts shown above a run's views."""
+
+    name: str
+    n_trials: int
+    by_status: tuple[tuple[str, int], ...]
+    n_frontier: int
+    n_methods: int
+
+
+def weight_matrix(column: pd.Series, m: int) -> np.ndarray:
+    """``[n, m]`` float matrix from a list column; null or wrong-length rows become NaN."""
+    out = np.full((len(column), m), np.nan)
+    for i, w in enumerate(column.to_numpy()):
+        if w is not None and not (isinstance(w, float) and np.isnan(w)) and len(w) == m:
+            out[i] = np.asarray(w, dtype=np.float64)
+    return out
+
+
+def member_mask(trial_ids: np.ndarray, wanted: Collection[str]) -> np.ndarray:
+    """Boolean mask of the ``trial_ids`` that are in ``wanted`` (hash lookup: O(n + k))."""
+    return pd.Index(trial_ids, dtype=object).isin(list(wanted))
+
+
+def points_info(
+    trials: pd.DataFrame,
+    frontier_ids: Collection[str],
+    objectives: Sequence[Objective],
+    tasks: Sequence[str],
+) -> PointsInfo:
+    """Split the completed trials with finite objectives into plot groups.
+
+    Args:
+        trials: trials.parquet rows (any status).
+        frontier_ids: ``trial_id`` of every frontier.parquet row.
+        objectives: the run's objectives.
+        tasks: task names in weight order.
+    """
+    objectives, tasks = tuple(objectives), tuple(tasks)
+    cols = [o.column for o in objectives]
+    values = trials[cols].to_numpy(dtype=np.float64) if len(trials) else np.empty((0, len(cols)))
+    usable = (trials["status"] == "completed").to_numpy() & np.isfinite(values).all(axis=1)
+    keep = ["trial_id", "kind", "method", "weights", "effective_weights_mean"]
+    done, values = trials[keep][usable], values[usable]
+    ids = done["trial_id"].to_numpy(dtype=object)
+    on_front = member_mask(ids, frontier_ids)
+    is_method = (done["kind"] == "method").to_numpy()
+    weights = weight_matrix(done["weights"], len(tasks))
+    weights[is_method] = weight_matrix(done["effective_weights_mean"], len(tasks))[is_method]
+
+    def group(role: Role, label: str, mask: np.ndarray) -> PointGroup:
+        return PointGroup(role, label, ids[mask], values[mask], weights[mask], on_front[mask])
+
+    groups = [group("trials", "Trials", ~is_method & ~on_front), group("frontier", "Frontier", on_front)]
+    names = done["method"].fillna("method").astype(str).to_numpy()
+    for name in sorted(set(names[is_method])):
+        groups.append(group("method", name, is_method & (names == name)))
+    return PointsInfo(objectives, tasks, tuple(groups))
+
+
+def scatter_info(points: PointsInfo, x_column: str, y_column: str) -> ScatterInfo:
+    """The frontier scatter of two objectives (by column name).
+
+    The joining line runs through the frontier points that are non-dominated in the two
+    plotted objectives alone (with two objectives: the whole frontier), sorted by x.
+
+    Raises:
+        KeyError: if a column is not an objective of the run.
+    """
+    columns = [o.column for o in points.objectives]
+    for c in (x_column, y_column):
+        if c not in columns:
+            raise KeyError(f"`{c}` is not an objective of this run. Objectives: {', '.join(columns)}.")
+    x, y = columns.index(x_column), columns.index(y_column)
+    front = next(g for g in points.groups if g.role == "frontier").values[:, [x, y]]
+    directions = [points.objectives[x].direction, points.objectives[y].direction]
+    line = front[non_dominated_mask(front, directions=directions)] if len(front) else front
+    line = line[np.argsort(line[:, 0], kind="stable")]
+    return ScatterInfo(points, x, y, line[:, 0], line[:, 1])
+
+
+def table_info(points: PointsInfo) -> TableInfo:
+    """Each plotted trial once (the frontier copy of a method trial is dropped)."""
+    method_ids = np.concatenate([g.trial_ids for g in points.groups if g.role == "method"] + [np.empty(0, object)])
+    codes = {"trials": 0, "frontier": 1, "method": 2}
+    keeps = [
+        ~member_mask(g.trial_ids, method_ids) if g.role == "frontier" else np.ones(len(g.trial_ids), dtype=bool)
+        for g in points.groups
+    ]
+    return TableInfo(
+        points.objectives,
+        points.tasks,
+        np.concatenate([g.trial_ids[k] for g, k in zip(points.groups, keeps)]),
+        np.concatenate([g.values[k] for g, k in zip(points.groups, keeps)]),
+        np.concatenate([g.weights[k] for g, k in zip(points.groups, keeps)]),
+        np.concatenate([np.full(int(k.sum()), codes[g.role], dtype=np.int8) for g, k in zip(points.groups, keeps)]),
+    )
+
+
+def thin_table(table: TableInfo, limit: int) -> TableInfo:
+    """At most ``limit`` rows: every frontier and method row first, then evenly spaced others.
+
+    Used where drawing every row would stall the browser (parallel coordinates of a
+    100,000-trial run). Rows keep their order; with more than ``limit`` frontier and method
+    rows, those are thinned evenly too.
+    """
+    n = len(table.trial_ids)
+    if n <= limit:
+        return table
+    special = np.flatnonzero(table.role > 0)
+    others = np.flatnonzero(table.role == 0)
+    if len(special) >= limit:
+        keep = special[_evenly(len(special), limit)]
+    else:
+        keep = np.concatenate([special, others[_evenly(len(others), limit - len(special))]])
+    keep = np.sort(keep)
+    return TableInfo(table.objectives, table.tasks, table.trial_ids[keep], table.values[keep],
+                     table.weights[keep], table.role[keep])
+
+
+def _evenly(n: int, k: int) -> np.ndarray:
+    """``k`` distinct positions spread evenly over ``range(n)`` (``k <= n``)."""
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+
+
+def ids_in_ranges(table: TableInfo, ranges: Mapping[int, Sequence[Sequence[float]]]) -> list[str]:
+    """Trial ids inside every brushed range of a parallel-coordinates plot.
+
+    Args:
+        table: the plotted rows.
+        ranges: dimension index (weights first, then objectives, as in
+            :func:`parcoords_columns`) -> list of ``[low, high]`` intervals (a union).
+    """
+    columns = np.column_stack([table.weights, table.values]) if len(table.trial_ids) else np.empty((0, 0))
+    keep = np.ones(len(table.trial_ids), dtype=bool)
+    for dim, intervals in ranges.items():
+        inside = np.zeros_like(keep)
+        for low, high in intervals:
+            inside |= (columns[:, dim] >= low) & (columns[:, dim] <= high)
+        keep &= inside
+    return table.trial_ids[keep].tolist()
+
+
+def parcoords_columns(table: TableInfo) -> list[str]:
+    """Axis labels of the parallel-coordinates plot: ``w[task]`` for each task, then objectives."""
+    return [f"w[{t}]" for t in table.tasks] + [o.column for o in table.objectives]
+
+
+def selected_positions(trial_ids: np.ndarray, selected: Collection[str] | None) -> list[int] | None:
+    """Positions of ``selected`` ids within ``trial_ids`` (None when nothing is selected)."""
+    if selected is None:
+        return None
+    return np.flatnonzero(member_mask(trial_ids, selected)).tolist()
+
+
+def progress_info(progress: pd.DataFrame) -> ProgressInfo:
+    """Hypervolume against trials done and compute spent, in write order."""
+    p = progress.sort_values("trials_done", kind="stable")
+    return ProgressInfo(
+        p["trials_done"].to_numpy(dtype=np.float64),
+        p["compute_seconds"].to_numpy(dtype=np.float64),
+        p["hypervolume"].to_numpy(dtype=np.float64),
+        p["frontier_size"].to_numpy(dtype=np.float64),
+    )
+
+
+def summary_info(name: str, trials: pd.DataFrame, frontier: pd.DataFrame) -> SummaryInfo:
+    """Counts of trials by status, frontier size and number of method trials."""
+    counts = trials["status"].value_counts()
+    return SummaryInfo(
+        name,
+        len(trials),
+        tuple((str(s), int(counts[s])) for s in sorted(counts.index)),
+        len(frontier),
+        int((trials["kind"] == "method").sum()),
+    )

@@ -1,0 +1,106 @@
+"""Export records: what `paretosweep export` and the dashboard's download buttons both write."""
+
+from __future__ import annotations
+
+import csv
+import doctest
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import paretosweep.export as export_module
+from paretosweep.export import RECORD_KEYS, export_records, to_csv, to_json, to_yaml
+from paretosweep.results import Objective
+
+OBJECTIVES = (Objective("a", "a_loss", "min"), Objective("b", "b_acc", "max"))
+SPEC = {"problem": {"name": "synthetic", "params": {"n_tasks": 2}}, "budget": {"epochs": 3}}
+
+
+def _rows() -> pd.DataFrame:
+    return pd.DataFrame({
+        "trial_id": ["s-1", "m-1"],
+        "status": ["completed", "completed"],
+        "kind": ["scalarization", "method"],
+        "scalarizer": ["tchebycheff", None],
+        "method": [None, "pcgrad"],
+        "weights": [np.array([0.1, 0.9]), None],
+        "effective_weights_mean": [np.array([0.1, 0.9]), np.array([0.3, 0.7])],
+        "seed": np.array([0, 1], dtype=np.int64),
+        "lr": [0.003, 0.01],
+        "epochs": np.array([3, 3], dtype=np.int64),
+        "hparams": ['{"mu": 0.1}', "{}"],
+        "a_loss": [0.1 + 0.2, math.nan],
+        "b_acc": [0.75, 0.5],
+        "history": ["[]", "[]"],
+    })
+
+
+def test_records_hold_weights_objectives_and_the_spec() -> None:
+    records = export_records(_rows(), OBJECTIVES, spec=SPEC)
+    assert [list(r) for r in records] == [list(RECORD_KEYS)] * 2
+    first, method = records
+    assert first["weights"] == [0.1, 0.9] and first["effective_weights"] == [0.1, 0.9]
+    assert first["objectives"] == {"a_loss": 0.1 + 0.2, "b_acc": 0.75}
+    assert first["scalarizer"] == "tchebycheff" and first["method"] is None
+    assert first["seed"] == 0 and type(first["seed"]) is int and first["lr"] == 0.003
+    assert first["hparams"] == {"mu": 0.1} and first["spec"] == SPEC
+    assert method["weights"] is None and method["effective_weights"] == [0.3, 0.7]
+    assert method["objectives"]["a_loss"] is None  # NaN becomes null
+
+
+def test_spec_is_copied_not_shared() -> None:
+    records = export_records(_rows(), OBJECTIVES, spec=SPEC)
+    records[0]["spec"]["budget"]["epochs"] = 99
+    assert SPEC["budget"]["epochs"] == 3 and records[1]["spec"]["budget"]["epochs"] == 3
+    assert export_records(_rows(), OBJECTIVES, spec=None)[0]["spec"] is None
+
+
+def test_json_is_strict_and_round_trips_floats_exactly() -> None:
+    records = export_records(_rows(), OBJECTIVES, spec=SPEC)
+    text = to_json(records)
+    assert text.endswith("\n") and "NaN" not in text
+    back = json.loads(text)
+    assert back == records and back[0]["objectives"]["a_loss"] == 0.1 + 0.2
+
+
+def test_csv_has_one_column_per_objective_and_exact_floats() -> None:
+    records = export_records(_rows(), OBJECTIVES, spec=SPEC)
+    rows = list(csv.DictReader(io.StringIO(to_csv(records))))
+    assert list(rows[0]) == ["trial_id", "status", "kind", "scalarizer", "method", "seed", "lr", "epochs",
+                             "weights", "effective_weights", "a_loss", "b_acc", "hparams", "spec"]
+    assert float(rows[0]["a_loss"]) == 0.1 + 0.2 and rows[1]["a_loss"] == ""
+    assert json.loads(rows[0]["weights"]) == [0.1, 0.9] and rows[1]["weights"] == ""
+    assert json.loads(rows[0]["spec"]) == SPEC
+    assert to_csv([]) .strip() == "trial_id,status,kind,scalarizer,method,seed,lr,epochs,weights,effective_weights,hparams,spec"
+
+
+def test_yaml_loads_back_to_the_records() -> None:
+    records = export_records(_rows(), OBJECTIVES, spec=SPEC)
+    assert yaml.safe_load(to_yaml(records)) == records
+
+
+def test_rows_are_not_modified() -> None:
+    rows = _rows()
+    before = rows.copy(deep=True)
+    export_records(rows, OBJECTIVES, spec=SPEC)
+    pd.testing.assert_frame_equal(rows, before)
+
+
+def test_docstring_example() -> None:
+    assert doctest.testmod(export_module).failed == 0
+
+
+@pytest.mark.parametrize("text", [None, "", float("nan")])
+def test_missing_hparams_are_an_empty_mapping(text: object) -> None:
+    rows = _rows().assign(hparams=[text, text])
+    assert export_records(rows, OBJECTIVES, spec=None)[0]["hparams"] == {}
+
+
+def test_yaml_has_no_anchors_for_the_repeated_spec() -> None:
+    text = to_yaml(export_records(_rows(), OBJECTIVES, spec=SPEC))
+    assert "&id" not in text and "*id" not in text
