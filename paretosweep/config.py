@@ -123,6 +123,7 @@ class SweepSpec(_Frozen):
     methods: tuple[MethodSpec, ...] = ()
     resources: ResourcesSpec = ResourcesSpec()
     concurrency: int | None = Field(None, gt=0)
+    max_retries: int = Field(0, ge=0)
     seed: int = 0
     storage: str | None = None
     ray: RaySpec = RaySpec()

@@ -76,7 +76,13 @@ def _start_ray(spec: SweepSpec) -> bool:
     if ray.is_initialized():
         return False
     if spec.ray.address:
-        ray.init(address=spec.ray.address, log_to_driver=False)
+        from paretosweep.cluster import ClusterUnreachableError, check_driver_address
+
+        check_driver_address(spec.ray.address)  # unreachable: a clear error within seconds, not a hang
+        try:
+            ray.init(address=spec.ray.address, log_to_driver=False)
+        except ConnectionError as error:
+            raise ClusterUnreachableError(f"Cannot connect to the Ray cluster at `{spec.ray.address}`: {error}") from None
     else:
         ray.init(num_cpus=spec.ray.num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
     return True
@@ -126,6 +132,7 @@ def run_sweep(
     """
     from ray import tune
 
+    from paretosweep.cluster import check_trial_fits
     from paretosweep.sweep._searcher import PlannedSearcher
     from paretosweep.sweep._trainable import run_trial
 
@@ -141,6 +148,7 @@ def run_sweep(
     ray_started = _start_ray(spec) if todo else False
     try:
         if todo:
+            check_trial_fits(spec)  # a trial no node can hold would stay pending forever
             trainable = tune.with_resources(
                 tune.with_parameters(run_trial, spec=spec),
                 {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
@@ -158,7 +166,7 @@ def run_sweep(
                     name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
                     storage_path=f"{storage.rstrip('/')}/_tune",
                     callbacks=[recorder],
-                    failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+                    failure_config=tune.FailureConfig(max_failures=spec.max_retries, fail_fast=False),
                     verbose=0,
                 ),
             )

@@ -1,0 +1,130 @@
+"""``paretosweep submit | status | logs | stop``: a sweep on a Ray cluster, through Ray's Jobs API.
+
+``register(app)`` adds the four commands to the main ``paretosweep`` app. The address is the
+head's dashboard (``http://HEAD:8265``); without ``--address`` it comes from
+``RAY_API_SERVER_ADDRESS`` or ``RAY_ADDRESS``, as for ``ray job``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from paretosweep.errors import ParetoSweepError
+
+console = Console()
+err_console = Console(stderr=True)
+
+Address = Annotated[
+    Optional[str],
+    typer.Option(
+        "--address",
+        envvar=["RAY_API_SERVER_ADDRESS", "RAY_ADDRESS"],
+        show_envvar=True,
+        help="Jobs API of the Ray head (its dashboard), e.g. http://HEAD:8265.",
+    ),
+]
+JobId = Annotated[str, typer.Argument(help="Job id printed by `paretosweep submit` (raysubmit_…).")]
+
+
+def _fail(error: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def submit(
+    spec: Annotated[Path, typer.Argument(help="YAML sweep spec; validated here before it is sent.")],
+    address: Address = None,
+    storage: Annotated[Optional[str], typer.Option(help="Override the spec's run directory: an absolute path every node shares, or a URI (s3://…).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run directory (skip the trials it holds).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run directory.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Stream the job's log until it ends.")] = False,
+) -> None:
+    """Submit a sweep to a Ray cluster as a job; prints the job id."""
+    from paretosweep import cluster
+
+    extra = [flag for flag, on in (("--resume", resume), ("--overwrite", overwrite)) if on]
+    try:
+        job_id = cluster.submit(spec, address=address, storage=storage, extra_args=extra)
+    except ParetoSweepError as error:
+        _fail(error)
+    sys.stdout.write(job_id + "\n")
+    sys.stdout.flush()
+    where = f" --address {address}" if address else ""
+    err_console.print(f"Follow it: paretosweep logs {job_id}{where} --follow   ·   paretosweep status {job_id}{where}", highlight=False)
+    if follow:
+        _stream(job_id, address)
+
+
+def status(job_id: JobId, address: Address = None) -> None:
+    """Print a job's status (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED) and its message."""
+    from paretosweep import cluster
+
+    try:
+        info = cluster.status(job_id, address=address)
+    except ParetoSweepError as error:
+        _fail(error)
+    sys.stdout.write(info.status + "\n")
+    if info.start_time:
+        end = info.end_time or time.time()
+        err_console.print(f"{info.entrypoint}   ({end - info.start_time:.0f} s{'' if info.finished else ' so far'})", highlight=False)
+    if info.message:
+        err_console.print(info.message.rstrip(), highlight=False, markup=False)
+
+
+def logs(
+    job_id: JobId,
+    address: Address = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep streaming until the job ends.")] = False,
+) -> None:
+    """Print a job's log (with --follow, stream it until the job ends)."""
+    if follow:
+        _stream(job_id, address)
+        return
+    from paretosweep import cluster
+
+    try:
+        for chunk in cluster.logs(job_id, address=address):
+            sys.stdout.write(chunk)
+    except ParetoSweepError as error:
+        _fail(error)
+    sys.stdout.flush()
+
+
+def stop(job_id: JobId, address: Address = None) -> None:
+    """Stop a running job (its trials stop; the run directory keeps what finished: --resume goes on)."""
+    from paretosweep import cluster
+
+    try:
+        cluster.stop(job_id, address=address)
+    except ParetoSweepError as error:
+        _fail(error)
+    console.print(f"Asked Ray to stop job {job_id}.")
+
+
+def _stream(job_id: str, address: str | None) -> None:
+    from paretosweep import cluster
+
+    try:
+        for chunk in cluster.logs(job_id, address=address, follow=True):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+        info = cluster.status(job_id, address=address)
+    except ParetoSweepError as error:
+        _fail(error)
+    except KeyboardInterrupt:  # stop following; the job goes on
+        raise typer.Exit(code=130) from None
+    err_console.print(f"Job {job_id}: {info.status}", highlight=False)
+    if info.status != "SUCCEEDED":
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``submit``, ``status``, ``logs`` and ``stop`` to ``app`` as top-level commands."""
+    for command in (submit, status, logs, stop):
+        app.command()(command)
