@@ -2,7 +2,7 @@
 
 The run's ``selection`` store holds None until the first brush, then
 ``{"source": view, "ids": [...] or None}``. The export buttons write the selected trials,
-or the frontier when nothing is selected, with :mod:`paretosweep.export`, the same code
+or the frontier when nothing is selected, with :mod:`paretosweep.exports`, the same code
 as ``paretosweep export``.
 """
 
@@ -16,7 +16,7 @@ from dash.exceptions import PreventUpdate
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._callbacks import Derived, selected_ids
 from paretosweep.dashboard._layout import cid
-from paretosweep.export import export_records, to_csv, to_json
+from paretosweep.exports import export_records, to_csv, to_json
 
 _VIEWS = {"scatter": "frontier scatter", "splom": "scatter matrix", "parcoords": "parallel coordinates",
           "ternary": "weights ternary"}

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, load_run
-from paretosweep.export import export_records, to_json
+from paretosweep.exports import export_records, to_json
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }

@@ -11,7 +11,7 @@ from paretosweep.config import SweepSpec, load_config, parse_spec
 if TYPE_CHECKING:
     import pandas as pd
 
-    from paretosweep.plan import Plan
+    from paretosweep.planning import Plan
     from paretosweep.sweep import SweepSummary
     from paretosweep.sweep._recorder import SweepStatus
 
@@ -27,7 +27,7 @@ def as_spec(spec: SweepSpec | str | Path | dict[str, Any]) -> SweepSpec:
 
 def plan(spec: SweepSpec | str | Path | dict[str, Any]) -> Plan:
     """Validate ``spec`` against its problem and list the trials it would run (``--dry-run``)."""
-    from paretosweep.plan import build_plan
+    from paretosweep.planning import build_plan
 
     return build_plan(as_spec(spec))
 
@@ -40,7 +40,7 @@ def run(
     on_progress: Callable[[SweepStatus], None] | None = None,
 ) -> SweepSummary:
     """Run a sweep (see :func:`paretosweep.sweep.run_sweep`); everything is validated first."""
-    from paretosweep.plan import build_plan
+    from paretosweep.planning import build_plan
     from paretosweep.sweep import run_sweep
 
     validated = as_spec(spec)
@@ -49,7 +49,7 @@ def run(
 
 def export(run_dir: str, *, pick: str = "knee") -> list[dict[str, Any]]:
     """The frontier point(s) chosen by ``pick`` as export records (weights, objectives, spec)."""
-    from paretosweep.export import export_records
+    from paretosweep.exports import export_records
     from paretosweep.frontier import pick as pick_rows
     from paretosweep.results import RunStore
 
@@ -61,8 +61,8 @@ def export(run_dir: str, *, pick: str = "knee") -> list[dict[str, Any]]:
 
 
 def compare(run_dir: str, *, per_trial: bool = False) -> pd.DataFrame:
-    """Each comparison method against the run's swept frontier (see :func:`paretosweep.compare.compare`)."""
-    from paretosweep.compare import compare as compare_trials
+    """Each comparison method against the run's swept frontier (see :func:`paretosweep.comparison.compare`)."""
+    from paretosweep.comparison import compare as compare_trials
     from paretosweep.results import RunStore
 
     store = RunStore(run_dir)

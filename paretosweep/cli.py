@@ -89,7 +89,7 @@ def export(
 ) -> None:
     """Export the chosen weight vector(s) with their objectives and the spec to reproduce them."""
     from paretosweep import api
-    from paretosweep.export import to_csv, to_json, to_yaml
+    from paretosweep.exports import to_csv, to_json, to_yaml
 
     writers = {"json": to_json, "yaml": to_yaml, "csv": to_csv}
     if format not in writers:

@@ -13,7 +13,7 @@ from rich.table import Column, Table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from paretosweep.plan import Plan
+    from paretosweep.planning import Plan
     from paretosweep.results._schema import Objective
     from paretosweep.sweep._recorder import SweepStatus
 

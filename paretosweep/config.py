@@ -1,6 +1,6 @@
 """The sweep spec: frozen pydantic models, and ``load_config`` — the one place YAML is read.
 
-Everything a sweep needs is validated here or in :mod:`paretosweep.plan` before any trial
+Everything a sweep needs is validated here or in :mod:`paretosweep.planning` before any trial
 starts. Errors name the field by its path (``budget.n_weights``) and say how to fix it.
 """
 

@@ -138,7 +138,7 @@ def check_tcp(address: str, *, purpose: str = "Ray", timeout: float = CONNECT_TI
         ) from None
     if len(answer) >= 4 and answer[3] == _SETTINGS_FRAME:
         return
-    if answer.startswith(b"HTTP/"):
+    if answer.startswith((b"HTTP/", b"<")):  # a status line, or an HTML error page (HTTP/0.9-style servers)
         raise ClusterError(
             f"`{address}` is an HTTP server (the Ray dashboard and Jobs API?), not a cluster address. Give {expected}, "
             f"or send the sweep through the Jobs API: `paretosweep submit SPEC --address http://{host}:{port}`."
@@ -163,7 +163,7 @@ def split_host_port(address: str, *, default_port: int) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def check_driver_address(address: str) -> None:
+def check_driver_address(address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None:
     """Check a ``run --address`` value before ``ray.init`` gets it (which can wait a long time).
 
     ``auto`` is left to Ray (it looks for a cluster on this machine and fails at once when there
@@ -181,7 +181,7 @@ def check_driver_address(address: str) -> None:
             "`auto` (on a cluster node), HEAD:6379 or ray://HEAD:10001. To send the sweep through the Jobs API, "
             f"use `paretosweep submit SPEC --address {address}`."
         )
-    check_tcp(address, purpose="Ray Client" if address.startswith("ray://") else "Ray")
+    check_tcp(address, purpose="Ray Client" if address.startswith("ray://") else "Ray", timeout=timeout)
 
 
 @contextlib.contextmanager

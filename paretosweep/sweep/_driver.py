@@ -12,7 +12,7 @@ from pathlib import Path
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import RunDirectoryError
-from paretosweep.plan import Plan, build_plan
+from paretosweep.planning import Plan, build_plan
 from paretosweep.results import RunStore
 from paretosweep.results._schema import TRIALS_FILE
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus

@@ -15,7 +15,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from paretosweep.plan import TrialConfig
+from paretosweep.planning import TrialConfig
 from paretosweep.results import RunStore
 from paretosweep.sweep._trainable import ROW_KEY
 

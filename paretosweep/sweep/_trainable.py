@@ -20,7 +20,7 @@ import torch
 from ray import tune
 
 from paretosweep.config import SweepSpec
-from paretosweep.plan import TrialConfig
+from paretosweep.planning import TrialConfig
 from paretosweep.problems import make_problem_cached
 from paretosweep.trial import TrialOutcome, train_trial
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from paretosweep.config import SweepSpec
-from paretosweep.plan import TrialConfig
+from paretosweep.planning import TrialConfig
 from paretosweep.problems._protocol import Problem
 from paretosweep.scalarizers import Scalarizer
 

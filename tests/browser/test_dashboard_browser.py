@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from paretosweep import api
-from paretosweep.export import to_json
+from paretosweep.exports import to_json
 from paretosweep.results import TRIALS_FILE
 from tests.browser.conftest import dashboard, screenshot
 from tests.synthetic_run import write_synthetic_run

@@ -87,6 +87,7 @@ class Cluster:
     jobs: str = ""
     temp_dirs: list[str] = field(default_factory=list)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: list[Any] = field(default_factory=list)
 
     def start_head(self) -> None:
         port, dashboard, client = _free_ports(3)
@@ -107,7 +108,8 @@ class Cluster:
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
         temp = tempfile.mkdtemp(prefix=f"ps-{name}-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
         self.temp_dirs.append(temp)
-        log = open(Path(temp) / f"{name}.out", "wb")  # noqa: SIM115 - closed with the process
+        log = open(Path(temp) / f"{name}.out", "wb")  # noqa: SIM115 - closed by close()
+        self.logs.append(log)
         self.procs[name] = subprocess.Popen(
             [str(BIN / "ray"), "start", *args, f"--temp-dir={temp}", "--disable-usage-stats", "--block", *_node_ports()],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -137,6 +139,14 @@ class Cluster:
         actors = list_actors(address=self.jobs, filters=[("state", "=", "ALIVE"), ("class_name", "=", "ImplicitFunc")], timeout=5)
         return any(a.node_id in nodes for a in actors)
 
+    def describe(self) -> str:
+        """Alive nodes and actors, for failure messages."""
+        from ray.util.state import list_actors, list_nodes
+
+        nodes = {n.node_id: n.node_ip for n in list_nodes(address=self.jobs, timeout=5) if n.state == "ALIVE"}
+        actors = [(a.class_name, nodes.get(a.node_id, a.node_id), a.job_id, a.state) for a in list_actors(address=self.jobs, timeout=5) if a.state != "DEAD"]
+        return f"nodes {sorted(nodes.values())}, actors {actors}"
+
     def log(self, name: str) -> str:
         path = next(Path(d) / f"{name}.out" for d in self.temp_dirs if (Path(d) / f"{name}.out").exists())
         return path.read_text(errors="replace")[-3000:]
@@ -153,6 +163,8 @@ class Cluster:
         for pid in _pids_using(self.temp_dirs):  # e.g. a job's driver, which Ray starts in a session of its own
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        for log in self.logs:
+            log.close()
         for temp in self.temp_dirs:
             shutil.rmtree(temp, ignore_errors=True)
 
@@ -267,10 +279,11 @@ def rows(run_dir: Path) -> int:
 
 def driver(spec: Path, address: str, *args: str, log: Path) -> subprocess.Popen[bytes]:
     """`paretosweep run SPEC --address ...` as a process of its own (its own process group)."""
-    return subprocess.Popen(
-        [str(BIN / "paretosweep"), "run", str(spec), "--address", address, *args],
-        env=_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [str(BIN / "paretosweep"), "run", str(spec), "--address", address, *args],
+            env=_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
 
 
 # --------------------------------------------------------------------------- tests
@@ -418,7 +431,7 @@ def test_a_worker_node_killed_mid_sweep_is_retried_and_the_sweep_completes(clust
     job_id = submitted.stdout.strip()
     deadline = time.monotonic() + 120
     while not cluster.trial_running_on(WORKER_IP):  # the worker's trial actor trains from the moment it is up
-        assert time.monotonic() < deadline, f"nodes {cluster.alive_nodes()}, rows {rows(run_dir)}: " + cli("logs", job_id, "--address", cluster.jobs).stdout[-3000:]
+        assert time.monotonic() < deadline, f"{cluster.describe()}, rows {rows(run_dir)}: " + cli("logs", job_id, "--address", cluster.jobs).stdout[-3000:]
         time.sleep(0.2)
     time.sleep(0.5)
     cluster.kill("worker")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paretosweep.compare import compare
+from paretosweep.comparison import compare
 from paretosweep.errors import ConfigError, ResultSchemaError
 from paretosweep.results._schema import Objective
 

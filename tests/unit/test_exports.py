@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-import paretosweep.export as export_module
-from paretosweep.export import RECORD_KEYS, export_records, to_csv, to_json, to_yaml
+import paretosweep.exports as export_module
+from paretosweep.exports import RECORD_KEYS, export_records, to_csv, to_json, to_yaml
 from paretosweep.results import Objective
 
 OBJECTIVES = (Objective("a", "a_loss", "min"), Objective("b", "b_acc", "max"))
