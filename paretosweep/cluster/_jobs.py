@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import queue
 import shlex
 import shutil
 import sys
 import sysconfig
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -211,7 +213,7 @@ def logs(job_id: str, *, address: str | None = None, follow: bool = False) -> It
     if not follow:
         return iter([_call(jobs.get_job_logs, job_id, address=jobs.get_address())])
     _call(jobs.get_job_info, job_id, address=jobs.get_address())  # a clear error for an unknown id
-    return _iterate_async(jobs.tail_job_logs(job_id))
+    return _iterate_async(lambda: jobs.tail_job_logs(job_id))
 
 
 def stop(job_id: str, *, address: str | None = None) -> str:
@@ -246,18 +248,37 @@ def _call(method: Callable[[str], Any], job_id: str, *, address: str) -> Any:
         raise ClusterError(f"The Ray Jobs API at {address} failed for job `{job_id}`: {text}") from None
 
 
-def _iterate_async(agen: Any) -> Iterator[str]:
-    """Drive an async iterator from synchronous code, one item at a time."""
-    loop = asyncio.new_event_loop()
-    try:
-        while True:
-            try:
-                yield loop.run_until_complete(agen.__anext__())
-            except StopAsyncIteration:
-                return
-    finally:
-        loop.run_until_complete(agen.aclose())
-        loop.close()
+def _iterate_async(make_agen: Callable[[], AsyncIterator[str]]) -> Iterator[str]:
+    """Drive an async iterator from synchronous code, one item at a time.
+
+    The iterator runs on an event loop of its own in a helper thread: the calling thread may
+    already run a loop (a notebook, an async app, a test session with a sync Playwright), where
+    ``run_until_complete`` would fail with "Cannot run the event loop while another loop is running".
+    """
+    items: queue.Queue[Any] = queue.Queue()
+    done = object()
+
+    async def pump() -> None:
+        agen = make_agen()
+        try:
+            async for item in agen:
+                items.put(item)
+        finally:
+            await agen.aclose()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        try:
+            asyncio.run(pump())
+        except BaseException as error:  # handed to the caller's thread
+            items.put(error)
+        finally:
+            items.put(done)
+
+    threading.Thread(target=run, name="paretosweep-follow-logs", daemon=True).start()
+    while (item := items.get()) is not done:
+        if isinstance(item, BaseException):
+            raise ClusterError(f"Following the job's log failed: {type(item).__name__}: {item}") from item
+        yield item
 
 
 def _check_fits(jobs: JobSubmissionClient, spec: SweepSpec) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -160,3 +161,28 @@ def test_a_trial_that_raises_is_retried_max_retries_times_with_the_count_in_hpar
         assert (row["status"], json.loads(row["hparams"])["attempts"], row["node"]) == (status, attempts, "10.0.0.7")
         if status == "failed":
             assert row["error"].startswith("RuntimeError: transient failure 3") and "(failed 3 attempts)" in row["error"]
+
+
+def test_following_logs_works_where_an_event_loop_already_runs() -> None:
+    """`logs --follow` drives Ray's async log tail; a caller's running loop (a notebook, a sync Playwright) must not matter."""
+    from paretosweep.cluster._jobs import _iterate_async
+
+    async def chunks() -> Any:
+        for chunk in ("line 1\n", "line 2\n"):
+            await asyncio.sleep(0)
+            yield chunk
+
+    async def inside_a_running_loop() -> list[str]:
+        return list(_iterate_async(chunks))
+
+    assert asyncio.run(inside_a_running_loop()) == ["line 1\n", "line 2\n"]
+    assert list(_iterate_async(chunks)) == ["line 1\n", "line 2\n"]
+
+    async def broken() -> Any:
+        yield "partial\n"
+        raise RuntimeError("websocket closed")
+
+    follow = _iterate_async(broken)
+    assert next(follow) == "partial\n"
+    with pytest.raises(ClusterError, match="websocket closed"):
+        next(follow)
