@@ -221,11 +221,16 @@ def _summarise(table: pd.DataFrame, methods: pd.DataFrame, sweep_seconds: float)
     return summary.reset_index(drop=True)
 
 
+BOOKKEEPING_HPARAMS = ("attempts",)
+
+
 def _hparams_key(value: Any) -> str:
     """A canonical JSON string for grouping (``"{}"`` when absent)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "{}"
     parsed = json.loads(value) if isinstance(value, str) else value
+    # How often a trial was retried is bookkeeping, not a configuration of the method.
+    parsed = {k: v for k, v in dict(parsed).items() if k not in BOOKKEEPING_HPARAMS}
     return json.dumps(parsed, sort_keys=True)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import RunDirectoryError
@@ -35,38 +37,65 @@ class SweepSummary:
     wall_seconds: float
 
 
-def prepare_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
-    """Check the run directory before anything starts (local paths; URIs are checked by the store).
+def check_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
+    """Refuse a run directory that holds a run, unless resuming or overwriting; changes nothing.
 
     Raises:
-        RunDirectoryError: it holds a run and neither ``resume`` nor ``overwrite`` was given,
-            it is not a directory, or it cannot be written.
+        RunDirectoryError: both flags, a file in the way, an existing run without a flag, or
+            ``--overwrite`` on a non-empty directory that holds no paretosweep run.
     """
-    if "://" in run_dir:
-        return
-    path = Path(run_dir)
     if resume and overwrite:
         raise RunDirectoryError("Give either --resume or --overwrite, not both.")
-    if path.exists() and not path.is_dir():
-        raise RunDirectoryError(f"Run directory `{path}` exists and is not a directory. Set `storage` to a directory path.")
-    has_run = (path / TRIALS_FILE).exists()
-    if path.exists() and any(path.iterdir()):
-        if overwrite:
-            if not has_run and not (path / "_tune").exists():
-                raise RunDirectoryError(f"Refusing to --overwrite `{path}`: it is not empty and holds no paretosweep run.")
-            shutil.rmtree(path)
-        elif not resume:
-            raise RunDirectoryError(
-                f"Run directory `{path}` already exists. Pass --resume to continue it, --overwrite to replace it, "
-                "or set `storage` to a new path."
-            )
+    fs, path = _filesystem(run_dir)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.NotFound:
+        return
+    if info.type != pafs.FileType.Directory:
+        raise RunDirectoryError(f"Run directory `{run_dir}` exists and is not a directory. Set `storage` to a directory path.")
+    entries = fs.get_file_info(pafs.FileSelector(path))
+    if not entries or resume:
+        return
+    names = {e.base_name for e in entries}
+    if not overwrite:
+        raise RunDirectoryError(
+            f"Run directory `{run_dir}` already exists. Pass --resume to continue it, --overwrite to replace it, "
+            "or set `storage` to a new path."
+        )
+    if TRIALS_FILE not in names and "_tune" not in names:
+        raise RunDirectoryError(f"Refusing to --overwrite `{run_dir}`: it is not empty and holds no paretosweep run.")
+
+
+def prepare_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
+    """Check the run directory, clear it for ``overwrite``, create it and prove it is writable.
+
+    Local paths and pyarrow filesystem URIs (``s3://``, ``file://``) alike.
+
+    Raises:
+        RunDirectoryError: see :func:`check_run_dir`; or it cannot be created or written.
+    """
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    fs, path = _filesystem(run_dir)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-probe-{uuid.uuid4().hex}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise RunDirectoryError(f"Cannot write to run directory `{path}` ({error.strerror}). Set `storage` to a writable path.") from None
+        if overwrite and fs.get_file_info(path).type == pafs.FileType.Directory:
+            fs.delete_dir(path)
+        fs.create_dir(path, recursive=True)
+        probe = f"{path.rstrip('/')}/.write-probe-{uuid.uuid4().hex}"
+        with fs.open_output_stream(probe) as stream:
+            stream.write(b"")
+        fs.delete_file(probe)
+    except (OSError, pa.ArrowException) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise RunDirectoryError(f"Cannot write to run directory `{run_dir}` ({reason}). Set `storage` to a writable path.") from None
+
+
+def _filesystem(run_dir: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem and path of a local path or a filesystem URI."""
+    if "://" in run_dir:
+        try:
+            return pafs.FileSystem.from_uri(run_dir)
+        except (OSError, pa.ArrowException) as error:
+            raise RunDirectoryError(f"Cannot open storage `{run_dir}`: {error}. Check the URI and its credentials.") from None
+    return pafs.LocalFileSystem(), str(Path(run_dir).resolve())
 
 
 def _start_ray(spec: SweepSpec) -> bool:
@@ -86,6 +115,14 @@ def _start_ray(spec: SweepSpec) -> bool:
     else:
         ray.init(num_cpus=spec.ray.num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
     return True
+
+
+def _stop_ray(started: bool) -> None:
+    """Shut down the Ray this sweep started (never one it attached to)."""
+    if started:
+        import ray
+
+        ray.shutdown()
 
 
 def _concurrency(spec: SweepSpec) -> int:
@@ -139,16 +176,22 @@ def run_sweep(
     started = time.monotonic()
     plan = plan or build_plan(spec)
     run_dir = spec.run_dir
-    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    # Everything that can refuse the sweep runs before the run directory is touched.
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    ray_started = _start_ray(spec)
+    try:
+        check_trial_fits(spec)  # a trial no node can hold would stay pending forever
+        prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    except BaseException:
+        _stop_ray(ray_started)
+        raise
     store = open_store(plan, run_dir, resume=resume)
     done_ids = store.trial_ids()
     todo = [t for t in plan.trials if t.trial_id not in done_ids]
     status = SweepStatus(planned=len(plan.trials), done=len(plan.trials) - len(todo))
     recorder = SweepRecorder(store, status, on_progress=on_progress)
-    ray_started = _start_ray(spec) if todo else False
     try:
         if todo:
-            check_trial_fits(spec)  # a trial no node can hold would stay pending forever
             trainable = tune.with_resources(
                 tune.with_parameters(run_trial, spec=spec),
                 {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
@@ -173,10 +216,7 @@ def run_sweep(
             tuner.fit()
     finally:
         recorder.flush()
-        if ray_started:
-            import ray
-
-            ray.shutdown()
+        _stop_ray(ray_started)
     trials = store.read_trials()
     completed = int((trials["status"] == "completed").sum()) if len(trials) else 0
     return SweepSummary(

@@ -136,3 +136,11 @@ def test_resume_runs_nothing_twice_and_overwrite_starts_afresh(local_ray: None, 
     assert trials.trial_id.is_unique and len(trials) == 7
     fresh = paretosweep.run(spec, overwrite=True)
     assert fresh.ran == 4 and len(paretosweep.load_trials(fresh.run_dir)) == 4
+
+
+def test_a_refused_sweep_leaves_no_run_directory_behind(local_ray: None, tmp_path: Path) -> None:
+    """Checks against the cluster (here: a GPU no node has) run before the run directory is made."""
+    spec = {**fonseca_spec(tmp_path, "linear", n_weights=2, epochs=1), "resources": {"cpu": 1, "gpu": 1}}
+    with pytest.raises(paretosweep.ConfigError, match="resources.gpu"):
+        paretosweep.run(spec)
+    assert not (tmp_path / "linear").exists()

@@ -123,3 +123,16 @@ def test_storage_under_a_file_is_unwritable(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(RunDirectoryError, match="Cannot write to run directory"):
         prepare_run_dir(str(tmp_path / "file" / "run"), resume=False, overwrite=False)
+
+
+def test_unwritable_filesystem_uri_is_a_run_directory_error() -> None:
+    with pytest.raises(RunDirectoryError, match=r"Cannot write to run directory `file:///proc/"):
+        prepare_run_dir("file:///proc/paretosweep-test/run", resume=False, overwrite=False)
+
+
+def test_filesystem_uri_run_directory_is_created_and_refused_when_it_holds_a_run(tmp_path: Path) -> None:
+    uri = f"file://{tmp_path}/run"
+    prepare_run_dir(uri, resume=False, overwrite=False)
+    (tmp_path / "run" / "trials.parquet").write_bytes(b"x")
+    with pytest.raises(RunDirectoryError, match="--resume"):
+        prepare_run_dir(uri, resume=False, overwrite=False)
