@@ -450,7 +450,7 @@ def test_more_gpus_per_trial_than_any_node_has_is_a_config_error(cluster: Cluste
 def test_a_worker_node_killed_mid_sweep_is_retried_and_the_sweep_completes(cluster: Cluster, tmp_path: Path) -> None:
     """Last: it kills the worker. Its running trial is retried on the head (Tune's max_failures)."""
     run_dir = tmp_path / "run"
-    spec = write_spec(tmp_path / "sleepy.yaml", **sleepy(run_dir, epoch_seconds=1.0, fail_above=0.8, max_retries=2))
+    spec = write_spec(tmp_path / "sleepy.yaml", **sleepy(run_dir, epoch_seconds=4.0, fail_above=0.8, max_retries=2))
     cluster.wait_idle()  # the worker's CPU must be free for this job's trials
     submitted = cli("submit", str(spec), "--address", cluster.jobs)
     assert submitted.exit_code == 0, submitted.output
