@@ -108,6 +108,18 @@ class Method(nn.Module, ABC):
             )
         return shared
 
+    def _task_jacobian(
+        self, losses: Tensor, shared: Sequence[nn.Parameter], task_specific: Sequence[nn.Parameter]
+    ) -> tuple[list[nn.Parameter], list[nn.Parameter], Tensor]:
+        """Checked shared and head parameters, and the ``[m, n]`` Jacobian of the shared ones.
+
+        The graph is kept when there are heads, so they can still get their own backward.
+        """
+        self._check_losses(losses)
+        checked = self._check_shared(shared)
+        heads = [p for p in task_specific if p.requires_grad]
+        return checked, heads, task_jacobian(losses, checked, retain_graph=bool(heads))
+
 
 class LossWeighting(Method):
     """A method that only reweights the losses: one backward of a scalar objective.
@@ -170,10 +182,7 @@ class GramianMethod(Method):
         *,
         task_specific: Sequence[nn.Parameter] = (),
     ) -> Tensor:
-        self._check_losses(losses)
-        shared = self._check_shared(shared)
-        heads = [p for p in task_specific if p.requires_grad]
-        jac = task_jacobian(losses, shared, retain_graph=bool(heads))
+        shared, heads, jac = self._task_jacobian(losses, shared, task_specific)
         gramian = jac @ jac.T
         w = self.weights(gramian, losses.detach()).to(jac.dtype)
         accumulate_grad(shared, (w * self.shared_scale(w, gramian)) @ jac)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ._base import Method
 from ._jacobian import (
-    accumulate_grad, block_norms, block_sizes, combine_blocks, norm_ratio, task_jacobian,
+    accumulate_grad, block_norms, block_sizes, combine_blocks, norm_ratio,
     weighted_backward,
 )
 from ._params import check_choice, check_float, check_task
@@ -117,10 +117,7 @@ class MetaBalance(Method):
         *,
         task_specific: Sequence[nn.Parameter] = (),
     ) -> Tensor:
-        self._check_losses(losses)
-        shared = self._check_shared(shared)
-        heads = [p for p in task_specific if p.requires_grad]
-        jac = task_jacobian(losses, shared, retain_graph=bool(heads))
+        shared, heads, jac = self._task_jacobian(losses, shared, task_specific)
         sizes = block_sizes(shared)
         norms = block_norms(jac, sizes)
         if self.norm_ema is None or self.norm_ema.shape != norms.shape:
