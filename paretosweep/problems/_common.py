@@ -126,8 +126,14 @@ class DecisionVector(nn.Module):
 
 
 def decision_vector(model: nn.Module) -> nn.Parameter:
-    """The ``x`` parameter of a :class:`DecisionVector` model."""
-    return model.get_parameter("x")
+    """The ``x`` parameter of a :class:`DecisionVector` model.
+
+    Read as an attribute (not ``get_parameter``), so that under ``torch.func.functional_call``
+    (packed trials) it is the tensor standing in for the parameter.
+    """
+    x = model.x
+    assert isinstance(x, torch.Tensor)
+    return x  # type: ignore[return-value]
 
 
 def trunk_parameters(model: nn.Module) -> list[nn.Parameter]:

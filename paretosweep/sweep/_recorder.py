@@ -81,16 +81,22 @@ class SweepRecorder(Callback):
             self.on_progress(self.status)
 
     def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any) -> None:
-        """The trainable's last report carries the whole row."""
+        """The trainable's last report carries the whole row (a list of rows for a packed trial)."""
         if ROW_KEY in result:
-            self._record(json.loads(result[ROW_KEY]))
+            rows = json.loads(result[ROW_KEY])
+            for row in rows if isinstance(rows, list) else [rows]:
+                self._record(row)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         """A trial whose worker died (or whose trainable escaped our handler) is recorded as failed."""
-        config = TrialConfig.from_dict(trial.config["trial"])
+        members = trial.config["pack"] if "pack" in trial.config else [trial.config["trial"]]
         error = trial.get_pickled_error() or trial.get_error()
         message = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}" if error else "trial failed in Ray"
         now = time.time()
+        for member in members:
+            self._record_lost(TrialConfig.from_dict(member), message, now, trial)
+
+    def _record_lost(self, config: TrialConfig, message: str, now: float, trial: Any) -> None:
         self._record(
             {
                 "trial_id": config.trial_id,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from typing import Any
 
 from ray.tune.search import Searcher
+
+from paretosweep.config import SweepSpec
+from paretosweep.planning import TrialConfig
 
 
 class PlannedSearcher(Searcher):
@@ -15,10 +19,11 @@ class PlannedSearcher(Searcher):
     asks ``suggest`` whenever a trial slot is free (``max_concurrent_trials`` bounds that).
     """
 
-    def __init__(self, configs: list[dict[str, Any]]) -> None:
+    def __init__(self, configs: list[dict[str, Any]] | list[dict[str, Any] | list[dict[str, Any]]]) -> None:
+        """``configs``: trial dicts; an entry that is a *list* of trial dicts is one packed trial."""
         super().__init__()
-        self._pending = list(configs)
-        self._live: dict[str, dict[str, Any]] = {}
+        self._pending: list[Any] = list(configs)
+        self._live: dict[str, Any] = {}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         """The next planned config, or ``Searcher.FINISHED`` when all were handed out."""
@@ -26,7 +31,7 @@ class PlannedSearcher(Searcher):
             return Searcher.FINISHED
         config = self._pending.pop(0)
         self._live[trial_id] = config
-        return {"trial": config}
+        return {"pack": config} if isinstance(config, list) else {"trial": config}
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         """Forget the finished trial (results are stored by the driver's callback)."""
@@ -47,3 +52,22 @@ class PlannedSearcher(Searcher):
     def remaining(self) -> int:
         """Configs not yet handed out."""
         return len(self._pending)
+
+
+def planned_search(spec: SweepSpec, todo: Sequence[TrialConfig]) -> tuple[PlannedSearcher, int]:
+    """The searcher for ``todo`` and its Tune ``num_samples``, packing per ``budget.pack_size``.
+
+    ``pack_size`` 1 hands out one trial per Tune trial (``{"trial": ...}``); above 1, scalarization
+    trials of equal seed and lr go out in packs (``{"pack": [...]}``, see
+    :func:`paretosweep.trial._packed.make_packs`); ``auto`` is min(16, number of trials) on CPU and
+    min(64, number of trials) when trials get a GPU. A pack of one is sent as a plain trial.
+    """
+    from paretosweep.trial._packed import auto_pack_size, make_packs
+
+    size = spec.budget.pack_size
+    if size == "auto":
+        size = auto_pack_size(len(todo), "cuda" if spec.resources.gpu > 0 else "cpu")
+    assert isinstance(size, int)
+    packs = make_packs(list(todo), size)
+    configs: list[Any] = [p[0].to_dict() if len(p) == 1 else [t.to_dict() for t in p] for p in packs]
+    return PlannedSearcher(configs), len(configs)

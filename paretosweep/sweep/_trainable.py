@@ -75,10 +75,66 @@ def trial_hparams(spec: SweepSpec, trial: TrialConfig) -> dict[str, Any]:
     return {**common, "method": trial.method, **trial.method_params}
 
 
-def run_trial(config: dict[str, Any], spec: SweepSpec) -> None:
-    """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec)``)."""
+def pack_id(trials: list[TrialConfig]) -> str:
+    """A stable id of a pack (issue 7): the same members give the same id."""
+    import hashlib
+
+    return "p-" + hashlib.sha1(json.dumps(sorted(t.trial_id for t in trials)).encode()).hexdigest()[:10]
+
+
+def run_pack(config: dict[str, Any], spec: SweepSpec) -> None:
+    """A packed trial (``config = {"pack": [trial, ...]}``): P weight vectors trained at once.
+
+    The last report carries a JSON *list* of rows under ``ROW_KEY``, one per member, each with
+    ``pack_id``, ``pack_size`` and ``pack_seconds`` (the pack's wall time) in its ``hparams``.
+    A crash fails every member (after ``spec.max_retries`` retries of the whole pack).
+    """
     import ray
 
+    from paretosweep.trial import train_packed
+
+    trials = [TrialConfig.from_dict(c) for c in config["pack"]]
+    started_at = time.time()
+    torch.set_num_threads(max(1, int(spec.resources.cpu)))
+    device = _device(spec.resources.gpu)
+    node = ray.util.get_node_ip_address()
+    gpu_ids = ray.get_gpu_ids()
+    device_name = f"cuda:{gpu_ids[0]}" if device.type == "cuda" and gpu_ids else str(device)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
+            outcomes = train_packed(problem, trials, spec, device=device, report=lambda m: tune.report({**m, "trial_status": "running"}))
+            break
+        except Exception as error:
+            if attempts <= spec.max_retries:
+                continue
+            tried = f" (failed {attempts} attempts)" if attempts > 1 else ""
+            outcomes = [TrialOutcome(status="failed", error=_short_error(error) + tried) for _ in trials]
+            break
+    seconds = time.time() - started_at
+    rows = []
+    for trial, outcome in zip(trials, outcomes, strict=True):
+        hparams = {**trial_hparams(spec, trial), "attempts": attempts, "pack_id": pack_id(trials), "pack_size": len(trials), "pack_seconds": seconds}
+        hparams.update(outcome.method_hparams)
+        rows.append(outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams))
+    statuses = {o.status for o in outcomes}
+    status = "completed" if statuses == {"completed"} else "failed" if statuses == {"failed"} else "mixed"
+    tune.report({"trial_status": status, ROW_KEY: json.dumps(rows), "done_marker": True})
+
+
+def run_trial(config: dict[str, Any], spec: SweepSpec) -> None:
+    """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec)``).
+
+    ``config`` is ``{"trial": {...}}`` (one trial, one row) or ``{"pack": [{...}, ...]}``
+    (a packed trial, see :func:`run_pack`).
+    """
+    import ray
+
+    if "pack" in config:
+        run_pack(config, spec)
+        return
     trial = TrialConfig.from_dict(config["trial"])
     started_at = time.time()
     torch.set_num_threads(max(1, int(spec.resources.cpu)))

@@ -1,0 +1,99 @@
+"""Packed trials in the sweep (issue 7), without Ray workers: spec, searcher, recorder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+
+from paretosweep.config import SweepSpec
+from paretosweep.planning import build_plan
+from paretosweep.sweep._driver import open_store
+from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
+from paretosweep.sweep._searcher import planned_search
+from paretosweep.sweep._trainable import ROW_KEY, outcome_row, pack_id, trial_hparams
+from paretosweep.trial import train_packed
+
+
+def _spec(tmp_path: Path, pack_size: Any, n_weights: int = 6) -> SweepSpec:
+    return SweepSpec.model_validate(
+        {
+            "problem": {"name": "fonseca", "params": {"steps_per_epoch": 5}},
+            "sampler": {"name": "das_dennis"},
+            "budget": {"n_weights": n_weights, "epochs": 1, "pack_size": pack_size},
+            "storage": str(tmp_path / "run"),
+        }
+    )
+
+
+@pytest.mark.parametrize("bad", [0, -3, "big"])
+def test_pack_size_is_validated(tmp_path: Path, bad: Any) -> None:
+    with pytest.raises(ValueError, match="pack_size"):
+        _spec(tmp_path, bad)
+
+
+def test_pack_size_does_not_change_trial_ids(tmp_path: Path) -> None:
+    one = build_plan(_spec(tmp_path, 1))
+    four = build_plan(_spec(tmp_path, 4))
+    assert [t.trial_id for t in one.trials] == [t.trial_id for t in four.trials]
+
+
+@pytest.mark.parametrize(("pack_size", "expected"), [(1, [1] * 6), (4, [4, 2]), ("auto", [6])])
+def test_planned_search_hands_out_packs(tmp_path: Path, pack_size: Any, expected: list[int]) -> None:
+    plan = build_plan(_spec(tmp_path, pack_size))
+    searcher, num_samples = planned_search(plan.spec, plan.trials)
+    assert num_samples == len(expected)
+    sizes = []
+    for i in range(num_samples):
+        config = searcher.suggest(f"t{i}")
+        assert isinstance(config, dict)
+        sizes.append(len(config["pack"]) if "pack" in config else 1)
+        if "trial" in config:
+            assert config["trial"]["kind"] == "scalarization"
+    assert sizes == expected
+    assert searcher.suggest("extra") == "FINISHED"
+
+
+def test_recorder_ingests_every_row_of_a_pack(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, 4, n_weights=4)
+    plan = build_plan(spec)
+    store = open_store(plan, spec.run_dir, resume=False)
+    status = SweepStatus(planned=len(plan.trials))
+    recorder = SweepRecorder(store, status)
+    trials = list(plan.trials)
+    from paretosweep.problems import make_problem
+
+    outcomes = train_packed(make_problem("fonseca", {"steps_per_epoch": 5}), trials, spec, device=torch.device("cpu"))
+    rows = []
+    for trial, outcome in zip(trials, outcomes, strict=True):
+        hparams = {**trial_hparams(spec, trial), "pack_id": pack_id(trials), "pack_size": len(trials)}
+        rows.append(outcome_row(trial, outcome, started_at=0.0, epochs=1, node="n", device="cpu", hparams=hparams))
+    recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows)})
+    recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows)})  # idempotent
+    recorder.on_experiment_end([])
+    stored = store.read_trials()
+    assert sorted(stored["trial_id"]) == sorted(t.trial_id for t in trials)
+    assert status.done == 4 and status.failed == 0
+    assert {json.loads(h)["pack_id"] for h in stored["hparams"]} == {pack_id(trials)}
+
+
+def test_recorder_fails_every_member_of_a_lost_pack(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, 4, n_weights=4)
+    plan = build_plan(spec)
+    store = open_store(plan, spec.run_dir, resume=False)
+    status = SweepStatus(planned=len(plan.trials))
+    recorder = SweepRecorder(store, status)
+    lost = SimpleNamespace(
+        config={"pack": [t.to_dict() for t in plan.trials]},
+        get_pickled_error=lambda: RuntimeError("worker died"),
+        get_error=lambda: None,
+    )
+    recorder.on_trial_error(1, [], lost)
+    recorder.on_experiment_end([])
+    stored = store.read_trials()
+    assert len(stored) == 4 and (stored["status"] == "failed").all()
+    assert stored["error"].str.contains("worker died").all()
