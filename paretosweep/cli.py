@@ -51,7 +51,10 @@ def run(
     from paretosweep.sweep import run_sweep
 
     try:
-        with SweepProgress(console, planned=len(plan.trials)) as progress:
+        planned = len(plan.trials)
+        if validated.sampler.name in ("adaptive", "optuna_tpe", "optuna_nsga2"):  # issue 4: at most the budget
+            planned = validated.budget.n_weights * validated.budget.seeds_per_weight * len(validated.budget.lr) + sum(t.kind == "method" for t in plan.trials)
+        with SweepProgress(console, planned=planned) as progress:
             summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan)
     except ParetoSweepError as error:
         _fail(error)

@@ -32,6 +32,10 @@ def print_plan(console: Console, plan: Plan) -> None:
         f"{spec.budget.seeds_per_weight} seed(s), lr {list(spec.budget.lr)}, {spec.budget.epochs} epochs; "
         f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{spec.run_dir}`"
     )
+    if spec.sampler.name == "adaptive":  # issue 4
+        console.print(f"adaptive: the {len(plan.weights)} weight vectors below are the initial design; up to {spec.budget.n_weights - len(plan.weights)} more are chosen from the results while the sweep runs (tolerance {spec.sampler.tolerance:g}, batch {spec.sampler.batch}).")
+    elif spec.sampler.name in ("optuna_tpe", "optuna_nsga2"):  # issue 4
+        console.print(f"{spec.sampler.name}: all {spec.budget.n_weights} weight vectors are asked from Optuna while the sweep runs; none is planned ahead.")
     table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=f"{len(plan.trials)} planned trials")
     for i, t in enumerate(plan.trials):
         what = _fmt_weights(t.weights) if t.kind == "scalarization" else f"{t.method} {t.method_params or ''}"

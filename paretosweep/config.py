@@ -49,9 +49,13 @@ class ScalarizerSpec(_Frozen):
 class SamplerSpec(_Frozen):
     """``sampler``: the design of the swept weight vectors on the simplex."""
 
-    name: SamplerName = "das_dennis"
+    name: Literal["das_dennis", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2"] = "das_dennis"
     floor: float = Field(0.01, ge=0)
     weights: tuple[tuple[float, ...], ...] | None = None
+    # adaptive only (see paretosweep.sampling); n_initial vs budget/tasks is checked in planning
+    n_initial: int | None = Field(None, gt=0)
+    tolerance: float = Field(0.02, gt=0)
+    batch: int = Field(2, gt=0)
 
     @model_validator(mode="after")
     def _explicit_needs_weights(self) -> SamplerSpec:
@@ -59,6 +63,9 @@ class SamplerSpec(_Frozen):
             raise ValueError("sampler `explicit` needs `sampler.weights`: a list of weight vectors")
         if self.name != "explicit" and self.weights is not None:
             raise ValueError(f"`sampler.weights` is only read by sampler `explicit` (found `{self.name}`)")
+        adaptive_only = sorted({"n_initial", "tolerance", "batch"} & self.model_fields_set)
+        if self.name != "adaptive" and adaptive_only:
+            raise ValueError(f"`sampler.{adaptive_only[0]}` is only read by sampler `adaptive` (found `{self.name}`)")
         return self
 
 
@@ -71,6 +78,16 @@ class BudgetSpec(_Frozen):
     steps_per_epoch: int | None = Field(None, gt=0)
     lr: tuple[float, ...] = (1e-2,)
     optimizer: Literal["adam", "sgd"] = "adam"
+    #: Weight vectors trained together in one Ray trial as a vectorised ensemble (issue 7);
+    #: ``auto``: min(16, number of trials) on CPU, min(64, number of trials) with a GPU.
+    pack_size: int | Literal["auto"] = 1
+
+    @field_validator("pack_size")
+    @classmethod
+    def _pack_size_positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("pack_size should be an integer >= 1 or `auto`")
+        return value
 
     @field_validator("lr", mode="before")
     @classmethod

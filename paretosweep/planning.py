@@ -110,6 +110,15 @@ def design_weights(spec: SweepSpec, m: int) -> np.ndarray:
                 )
         return np.asarray(sampler.weights, dtype=np.float64)
     n = spec.budget.n_weights
+    if sampler.name == "adaptive":  # only the initial design: the rest is chosen from results while the sweep runs
+        from paretosweep.sampling import initial_design, resolve_n_initial
+
+        return initial_design(m, resolve_n_initial(m, n, sampler.n_initial, sampler.tolerance), floor=sampler.floor, seed=spec.seed)
+    if sampler.name in ("optuna_tpe", "optuna_nsga2"):  # every weight vector is asked from Optuna while the sweep runs
+        if spec.budget.seeds_per_weight != 1 or len(spec.budget.lr) != 1:
+            raise ConfigError(f"sampler `{sampler.name}` runs one trial per weight vector: set `budget.seeds_per_weight: 1` and a single `budget.lr`.")
+        simplex.apply_floor(np.zeros((1, m)), sampler.floor)  # checks the floor now
+        return np.zeros((0, m))
     if sampler.name == "das_dennis":
         raw = simplex.das_dennis_at_most(m, n)
     elif sampler.name == "dirichlet":

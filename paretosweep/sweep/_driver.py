@@ -170,7 +170,7 @@ def run_sweep(
     from ray import tune
 
     from paretosweep.cluster import check_trial_fits
-    from paretosweep.sweep._searcher import PlannedSearcher
+    from paretosweep.sweep._searcher import planned_search
     from paretosweep.sweep._trainable import run_trial
 
     started = time.monotonic()
@@ -191,17 +191,26 @@ def run_sweep(
     status = SweepStatus(planned=len(plan.trials), done=len(plan.trials) - len(todo))
     recorder = SweepRecorder(store, status, on_progress=on_progress)
     try:
-        if todo:
+        if todo or spec.sampler.name in ("adaptive", "optuna_tpe", "optuna_nsga2"):
             trainable = tune.with_resources(
                 tune.with_parameters(run_trial, spec=spec),
                 {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
             )
             storage = run_dir if "://" in run_dir else str(Path(run_dir).resolve())
+            search_alg, num_samples = planned_search(spec, todo)  # issue 7: packs per budget.pack_size
+            if spec.sampler.name == "adaptive":  # issue 4: weights chosen from results as they arrive
+                from paretosweep.sweep._adaptive_searcher import adaptive_search
+
+                search_alg, num_samples = adaptive_search(spec, plan, todo, store.read_trials() if done_ids else None)
+            elif spec.sampler.name in ("optuna_tpe", "optuna_nsga2"):  # issue 4: Optuna asks every weight vector
+                from paretosweep.sweep._optuna_searcher import optuna_search
+
+                search_alg, num_samples = optuna_search(spec, plan, todo)
             tuner = tune.Tuner(
                 trainable,
                 tune_config=tune.TuneConfig(
-                    search_alg=PlannedSearcher([t.to_dict() for t in todo]),
-                    num_samples=len(todo),
+                    search_alg=search_alg,
+                    num_samples=num_samples,
                     max_concurrent_trials=_concurrency(spec),
                     reuse_actors=True,
                 ),
@@ -222,7 +231,7 @@ def run_sweep(
     return SweepSummary(
         run_dir=run_dir,
         planned=len(plan.trials),
-        ran=len(todo),
+        ran=len(trials) - len(done_ids) if spec.sampler.name in ("adaptive", "optuna_tpe", "optuna_nsga2") else len(todo),
         skipped=len(plan.trials) - len(todo),
         completed=completed,
         failed=len(trials) - completed,
