@@ -63,7 +63,10 @@ class SamplerSpec(_Frozen):
             raise ValueError("sampler `explicit` needs `sampler.weights`: a list of weight vectors")
         if self.name != "explicit" and self.weights is not None:
             raise ValueError(f"`sampler.weights` is only read by sampler `explicit` (found `{self.name}`)")
-        adaptive_only = sorted({"n_initial", "tolerance", "batch"} & self.model_fields_set)
+        # Only values other than the defaults are refused, so a dumped spec (every field written) re-validates.
+        adaptive_only = sorted(
+            f for f in ("n_initial", "tolerance", "batch") if getattr(self, f) != type(self).model_fields[f].default
+        )
         if self.name != "adaptive" and adaptive_only:
             raise ValueError(f"`sampler.{adaptive_only[0]}` is only read by sampler `adaptive` (found `{self.name}`)")
         return self

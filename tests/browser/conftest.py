@@ -101,9 +101,10 @@ def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:
     raise RuntimeError(f"the dashboard did not answer at {url} within 60 s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per module: sync Playwright runs an event loop in this thread while
+    it is open, which must not outlive the browser tests (later tests call asyncio.run)."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

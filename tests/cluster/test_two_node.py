@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 
 import paretosweep
 from paretosweep.cli import app
+from tests._loops import run_in_fresh_loop
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -330,7 +331,7 @@ def test_submit_runs_the_sweep_on_both_nodes_and_status_logs_stop_work(cluster: 
     async def follow_inside_a_running_loop() -> Any:  # as in a notebook, or a session that runs a sync Playwright
         return cli("logs", job_id, "--address", cluster.jobs, "--follow")
 
-    followed = asyncio.run(follow_inside_a_running_loop())  # a finished job: the whole log, then the end
+    followed = run_in_fresh_loop(follow_inside_a_running_loop)  # a finished job: the whole log, then the end
     assert followed.exit_code == 0 and "8 completed" in " ".join(followed.stdout.split()), followed.output
 
     stopped = cli("stop", job_id, "--address", cluster.jobs)

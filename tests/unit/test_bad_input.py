@@ -136,3 +136,10 @@ def test_filesystem_uri_run_directory_is_created_and_refused_when_it_holds_a_run
     (tmp_path / "run" / "trials.parquet").write_bytes(b"x")
     with pytest.raises(RunDirectoryError, match="--resume"):
         prepare_run_dir(uri, resume=False, overwrite=False)
+
+
+def test_a_dumped_spec_validates_again() -> None:
+    """Exports carry the spec as dumped (defaults written out); it must reproduce the run."""
+    for sampler in ({"name": "das_dennis"}, {"name": "adaptive", "n_initial": 3, "tolerance": 0.05}):
+        spec = parse_spec(with_(sampler=sampler))
+        assert parse_spec(spec.model_dump(mode="json")) == spec

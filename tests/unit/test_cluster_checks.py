@@ -24,6 +24,7 @@ from paretosweep.cluster import (
     local_problem_modules,
 )
 from paretosweep.errors import ConfigError
+from tests._loops import run_in_fresh_loop
 
 CPU_NODE = {"Alive": True, "Resources": {"CPU": 8.0}}
 GPU_NODE = {"Alive": True, "Resources": {"CPU": 4.0, "GPU": 2.0}}
@@ -175,7 +176,7 @@ def test_following_logs_works_where_an_event_loop_already_runs() -> None:
     async def inside_a_running_loop() -> list[str]:
         return list(_iterate_async(chunks))
 
-    assert asyncio.run(inside_a_running_loop()) == ["line 1\n", "line 2\n"]
+    assert run_in_fresh_loop(inside_a_running_loop) == ["line 1\n", "line 2\n"]
     assert list(_iterate_async(chunks)) == ["line 1\n", "line 2\n"]
 
     async def broken() -> Any:
