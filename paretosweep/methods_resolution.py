@@ -35,6 +35,7 @@ def resolve_methods(spec: SweepSpec, problem: Problem) -> list[tuple[str, dict[s
     from paretosweep.methods import create
 
     task_names = [t.name for t in problem.tasks]
+    has_shared: bool | None = None  # asked of the problem once, when a method first needs it
     resolved = []
     for i, entry in enumerate(spec.methods):
         field = f"methods[{i}]"
@@ -44,8 +45,9 @@ def resolve_methods(spec: SweepSpec, problem: Problem) -> list[tuple[str, dict[s
                 params[option] = _task_index(params[option], f"{field}.{option}", task_names)
         method = create(entry.name, n_tasks=len(task_names), field=field, **params)
         if method.needs_shared_grads:
-            model = problem.make_model(seed=spec.seed)
-            if not list(problem.shared_parameters(model)):
+            if has_shared is None:
+                has_shared = bool(list(problem.shared_parameters(problem.make_model(seed=spec.seed))))
+            if not has_shared:
                 raise ConfigError(
                     f"`{field}`: method `{entry.name}` needs per-task gradients of the shared parameters, "
                     f"but problem `{problem.name}` returns none from `shared_parameters(model)`. "
