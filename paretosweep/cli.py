@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paretosweep.config import RESULT_DRIVEN_SAMPLERS
 from paretosweep.errors import ParetoSweepError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune.")
@@ -52,7 +53,7 @@ def run(
 
     try:
         planned = len(plan.trials)
-        if validated.sampler.name in ("adaptive", "optuna_tpe", "optuna_nsga2"):  # issue 4: at most the budget
+        if validated.sampler.name in RESULT_DRIVEN_SAMPLERS:  # issue 4: at most the budget
             planned = validated.budget.n_weights * validated.budget.seeds_per_weight * len(validated.budget.lr) + sum(t.kind == "method" for t in plan.trials)
         with SweepProgress(console, planned=planned) as progress:
             summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan)

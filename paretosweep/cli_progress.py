@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from paretosweep.config import OPTUNA_SAMPLER_NAMES
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -34,7 +36,7 @@ def print_plan(console: Console, plan: Plan) -> None:
     )
     if spec.sampler.name == "adaptive":  # issue 4
         console.print(f"adaptive: the {len(plan.weights)} weight vectors below are the initial design; up to {spec.budget.n_weights - len(plan.weights)} more are chosen from the results while the sweep runs (tolerance {spec.sampler.tolerance:g}, batch {spec.sampler.batch}).")
-    elif spec.sampler.name in ("optuna_tpe", "optuna_nsga2"):  # issue 4
+    elif spec.sampler.name in OPTUNA_SAMPLER_NAMES:  # issue 4
         console.print(f"{spec.sampler.name}: all {spec.budget.n_weights} weight vectors are asked from Optuna while the sweep runs; none is planned ahead.")
     table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=f"{len(plan.trials)} planned trials")
     for i, t in enumerate(plan.trials):

@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from paretosweep.errors import ConfigError
 
 SamplerName = Literal["das_dennis", "dirichlet", "sobol", "explicit"]
+#: Samplers that ask Optuna for each weight vector while the sweep runs (issue 4).
+OPTUNA_SAMPLER_NAMES: tuple[str, ...] = ("optuna_tpe", "optuna_nsga2", "optuna_gp")
+#: Samplers whose weight vectors depend on results: the plan holds only the method trials.
+RESULT_DRIVEN_SAMPLERS: tuple[str, ...] = ("adaptive", *OPTUNA_SAMPLER_NAMES)
 ScalarizerName = Literal["linear", "tchebycheff", "smooth_tchebycheff"]
 
 
@@ -49,7 +53,7 @@ class ScalarizerSpec(_Frozen):
 class SamplerSpec(_Frozen):
     """``sampler``: the design of the swept weight vectors on the simplex."""
 
-    name: Literal["das_dennis", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2"] = "das_dennis"
+    name: Literal["das_dennis", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp"] = "das_dennis"
     floor: float = Field(0.01, ge=0)
     weights: tuple[tuple[float, ...], ...] | None = None
     # adaptive only (see paretosweep.sampling); n_initial vs budget/tasks is checked in planning

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from paretosweep import simplex
-from paretosweep.config import SweepSpec
+from paretosweep.config import OPTUNA_SAMPLER_NAMES, SweepSpec
 from paretosweep.errors import ConfigError, unknown_name
 from paretosweep.problems import make_problem
 from paretosweep.problems._protocol import Problem, column
@@ -114,7 +114,7 @@ def design_weights(spec: SweepSpec, m: int) -> np.ndarray:
         from paretosweep.sampling import initial_design, resolve_n_initial
 
         return initial_design(m, resolve_n_initial(m, n, sampler.n_initial, sampler.tolerance), floor=sampler.floor, seed=spec.seed)
-    if sampler.name in ("optuna_tpe", "optuna_nsga2"):  # every weight vector is asked from Optuna while the sweep runs
+    if sampler.name in OPTUNA_SAMPLER_NAMES:  # every weight vector is asked from Optuna while the sweep runs
         if spec.budget.seeds_per_weight != 1 or len(spec.budget.lr) != 1:
             raise ConfigError(f"sampler `{sampler.name}` runs one trial per weight vector: set `budget.seeds_per_weight: 1` and a single `budget.lr`.")
         simplex.apply_floor(np.zeros((1, m)), sampler.floor)  # checks the floor now

@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from paretosweep import simplex
+from paretosweep.config import OPTUNA_SAMPLER_NAMES
 
-OPTUNA_SAMPLERS = ("optuna_tpe", "optuna_nsga2")
+OPTUNA_SAMPLERS = OPTUNA_SAMPLER_NAMES
 
 
 def param_names(m: int) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from paretosweep.config import SweepSpec
+from paretosweep.config import OPTUNA_SAMPLER_NAMES, RESULT_DRIVEN_SAMPLERS, SweepSpec
 from paretosweep.errors import RunDirectoryError
 from paretosweep.planning import Plan, build_plan
 from paretosweep.results import RunStore
@@ -191,7 +191,7 @@ def run_sweep(
     status = SweepStatus(planned=len(plan.trials), done=len(plan.trials) - len(todo))
     recorder = SweepRecorder(store, status, on_progress=on_progress)
     try:
-        if todo or spec.sampler.name in ("adaptive", "optuna_tpe", "optuna_nsga2"):
+        if todo or spec.sampler.name in RESULT_DRIVEN_SAMPLERS:
             trainable = tune.with_resources(
                 tune.with_parameters(run_trial, spec=spec),
                 {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
@@ -202,7 +202,7 @@ def run_sweep(
                 from paretosweep.sweep._adaptive_searcher import adaptive_search
 
                 search_alg, num_samples = adaptive_search(spec, plan, todo, store.read_trials() if done_ids else None)
-            elif spec.sampler.name in ("optuna_tpe", "optuna_nsga2"):  # issue 4: Optuna asks every weight vector
+            elif spec.sampler.name in OPTUNA_SAMPLER_NAMES:  # issue 4: Optuna asks every weight vector
                 from paretosweep.sweep._optuna_searcher import optuna_search
 
                 search_alg, num_samples = optuna_search(spec, plan, todo)
@@ -231,7 +231,7 @@ def run_sweep(
     return SweepSummary(
         run_dir=run_dir,
         planned=len(plan.trials),
-        ran=len(trials) - len(done_ids) if spec.sampler.name in ("adaptive", "optuna_tpe", "optuna_nsga2") else len(todo),
+        ran=len(trials) - len(done_ids) if spec.sampler.name in RESULT_DRIVEN_SAMPLERS else len(todo),
         skipped=len(plan.trials) - len(todo),
         completed=completed,
         failed=len(trials) - completed,
