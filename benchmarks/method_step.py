@@ -4,23 +4,34 @@ A step is ``zero_grad -> forward -> method.backward -> SGD step`` on a shared-bo
 (``64 -> 256 -> 256``, ReLU, one linear head per task, MSE losses, batch 256), on CPU.
 Baselines: ``linear`` (fixed weights 1/m, one backward: the swept case), ``naive loop``
 (per-task gradients of the shared parameters by ``m`` separate ``autograd.grad`` calls, the
-way most reference implementations do it; the bar gradient methods should beat) and
-``vmap jacobian`` (the same Jacobian from one ``is_grads_batched`` backward, which
-`task_jacobian` uses off CPU).
+way most reference implementations do it; the bar gradient methods should beat), ``vmap
+jacobian`` (the same Jacobian from one ``is_grads_batched`` backward, which `task_jacobian`
+uses off CPU) and ``loop floor`` (a `GramianMethod` with weights 1/m: what every Gramian
+method does around its weights, i.e. `task_gradients` of shared and head parameters, each pass
+started at the task's own loss, the Gramian, ``.grad`` written; a method's cost above it is its
+own work). Row ``mgda_ub`` is MGDA with ``upper_bound=True`` (MGDA-UB): its representation
+``Z`` (the trunk's output) is captured by a forward hook, as the trainer captures
+``problem.shared_representation(model)``, and its per-task passes stop at ``Z``.
 
 Rounds interleave all methods so that load on a shared machine hits them alike; the table
 reports, per method and task count, the median over rounds of the mean step time, divided by
 linear's. By default the clock is the process's CPU time (``time.process_time``), which other
 jobs on a shared machine do not inflate (they still compete for caches); ``--clock wall``
-measures wall time. Run::
+measures wall time. ``--optimizer sgd`` (default) steps every contender with plain SGD, so the
+table isolates the backward; ``--optimizer trainer`` steps each as
+:func:`paretosweep.trial.train_trial` does with the spec's default ``budget.optimizer: adam``:
+Adam, except for a method with ``replaces_optimizer`` (MTAdam, itself an Adam variant), which
+the trainer steps with plain SGD. Run::
 
     python benchmarks/method_step.py                 # markdown table on stdout
     python benchmarks/method_step.py --threads 2 --rounds 9
+    python benchmarks/method_step.py --optimizer trainer --tasks 3
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import statistics
 import time
@@ -31,9 +42,13 @@ from torch import Tensor, nn
 
 from paretosweep import methods
 from paretosweep.methods._jacobian import accumulate_grad, task_jacobian, weighted_backward
+from paretosweep.methods._representation import RepresentationTap
 
 MAIN_TASK = {"gradsim": {"main_task": 0}, "metabalance": {"main_task": 0}}
-LINEAR, NAIVE, VMAP = "linear", "naive loop", "vmap jacobian"
+LINEAR, NAIVE, VMAP, FLOOR = "linear", "naive loop", "vmap jacobian", "loop floor"
+BASELINES = (LINEAR, NAIVE, VMAP, FLOOR)
+#: Rows for a registered method with other options: row name -> (method name, options).
+VARIANTS: dict[str, tuple[str, dict[str, object]]] = {"mgda_ub": ("mgda", {"upper_bound": True})}
 
 
 class SharedBottom(nn.Module):
@@ -75,11 +90,26 @@ def vmap_backward(losses: Tensor, shared: list[nn.Parameter], heads: list[nn.Par
     weighted_backward(losses, weights, heads)
 
 
+class LoopFloor(methods.GramianMethod):
+    """A Gramian method whose weights are 1/m: the cost every Gramian method has around its own."""
+
+    def weights(self, gramian: Tensor, losses: Tensor) -> Tensor:
+        del gramian
+        return torch.full_like(losses, 1.0 / len(losses))
+
+
 def contenders(n_tasks: int) -> dict[str, Backward]:
-    out: dict[str, Backward] = {LINEAR: linear_backward, NAIVE: naive_backward, VMAP: vmap_backward}
+    out: dict[str, Backward] = {
+        LINEAR: linear_backward,
+        NAIVE: naive_backward,
+        VMAP: vmap_backward,
+        FLOOR: method_step(LoopFloor(n_tasks=n_tasks)),
+    }
     for name in methods.available_methods():
         method = methods.create(name, n_tasks=n_tasks, **MAIN_TASK.get(name, {}))
         out[name] = method_step(method)
+    for row, (name, options) in VARIANTS.items():
+        out[row] = method_step(methods.create(name, n_tasks=n_tasks, **options))
     return out
 
 
@@ -87,39 +117,56 @@ def method_step(method: methods.Method) -> Backward:
     def step(losses: Tensor, shared: list[nn.Parameter], heads: list[nn.Parameter]) -> None:
         method.backward(losses, shared, task_specific=heads)
 
+    step.method = method  # type: ignore[attr-defined]  # make_optimizer reads replaces_optimizer
     return step
 
 
 CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
+def make_optimizer(step: Backward, model: SharedBottom, optimizer: str) -> torch.optim.Optimizer:
+    """Plain SGD (``sgd``), or what the trainer uses with ``budget.optimizer: adam`` (``trainer``)."""
+    replaces = getattr(getattr(step, "method", None), "replaces_optimizer", False)
+    if optimizer == "sgd" or replaces:
+        return torch.optim.SGD(model.parameters(), lr=1e-4)
+    return torch.optim.Adam(model.parameters(), lr=1e-4)
+
+
 def time_steps(
-    step: Backward, model: SharedBottom, x: Tensor, y: Tensor, n: int, clock: str = "cpu"
+    step: Backward, model: SharedBottom, x: Tensor, y: Tensor, n: int, clock: str = "cpu", optimizer: str = "sgd"
 ) -> float:
-    """Mean time of ``n`` training steps (zero_grad, forward, backward, SGD step)."""
+    """Mean time of ``n`` training steps (zero_grad, forward, backward, optimizer step)."""
     shared, heads = list(model.trunk.parameters()), list(model.heads.parameters())
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
-    now = CLOCKS[clock]
-    start = now()
-    for _ in range(n):
-        optimizer.zero_grad(set_to_none=True)
-        step(model.losses(x, y), shared, heads)
-        optimizer.step()
-    return (now() - start) / n
+    opt = make_optimizer(step, model, optimizer)
+    method = getattr(step, "method", None)
+    with contextlib.ExitStack() as cleanup:
+        if method is not None and method.needs_representation:  # MGDA-UB: Z as the trainer captures it
+            tap = cleanup.enter_context(RepresentationTap(model.trunk))
+
+            def step(losses: Tensor, shared: list[nn.Parameter], heads: list[nn.Parameter]) -> None:
+                method.backward(losses, shared, task_specific=heads, representation=tap.take())
+
+        now = CLOCKS[clock]
+        start = now()
+        for _ in range(n):
+            opt.zero_grad(set_to_none=True)
+            step(model.losses(x, y), shared, heads)
+            opt.step()
+        return (now() - start) / n
 
 
-def measure(n_tasks: int, rounds: int, steps: int, clock: str = "cpu") -> dict[str, float]:
+def measure(n_tasks: int, rounds: int, steps: int, clock: str = "cpu", optimizer: str = "sgd") -> dict[str, float]:
     """Median over rounds of the mean step time (seconds) of every contender."""
     torch.manual_seed(0)
     model = SharedBottom(n_tasks)
     x, y = torch.randn(256, 64), torch.randn(256, n_tasks)
     steps_by_name = contenders(n_tasks)
     for step in steps_by_name.values():  # warm-up (vmap set-up, allocator)
-        time_steps(step, model, x, y, 3)
+        time_steps(step, model, x, y, 3, optimizer=optimizer)
     samples: dict[str, list[float]] = {name: [] for name in steps_by_name}
     for _ in range(rounds):
         for name, step in steps_by_name.items():
-            samples[name].append(time_steps(step, model, x, y, steps, clock))
+            samples[name].append(time_steps(step, model, x, y, steps, clock, optimizer))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -139,10 +186,11 @@ def table(results: dict[int, dict[str, float]]) -> str:
         else "loss-only"
         for n in methods.available_methods()
     }
-    kind.update({LINEAR: "baseline", NAIVE: "baseline", VMAP: "baseline"})
+    kind.update({name: "baseline" for name in BASELINES})
+    kind.update({row: "gradient (Z)" for row in VARIANTS})
     header = "| method | kind | " + " | ".join(f"m={m}" for m in tasks) + " |"
     lines = [header, "|" + "---|" * (2 + len(tasks))]
-    names = [LINEAR, NAIVE, VMAP, *sorted(methods.available_methods(), key=lambda n: (kind[n], n))]
+    names = [*BASELINES, *sorted([*methods.available_methods(), *VARIANTS], key=lambda n: (kind[n], n))]
     for name in names:
         cells = [f"{results[m][name] / results[m][LINEAR]:.2f}x" for m in tasks]
         lines.append(f"| {name} | {kind[name]} | " + " | ".join(cells) + " |")
@@ -158,11 +206,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--tasks", type=int, nargs="+", default=[2, 3, 10])
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
+    parser.add_argument("--optimizer", choices=["sgd", "trainer"], default="sgd")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    results = {m: measure(m, args.rounds, args.steps, args.clock) for m in args.tasks}
+    results = {m: measure(m, args.rounds, args.steps, args.clock, args.optimizer) for m in args.tasks}
     print(f"CPU: {cpu_model()}; torch {torch.__version__}; threads {args.threads}; "
-          f"clock {args.clock}; rounds {args.rounds} x {args.steps} steps\n")
+          f"clock {args.clock}; optimizer {args.optimizer}; rounds {args.rounds} x {args.steps} steps\n")
     print(table(results))
 
 

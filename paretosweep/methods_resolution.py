@@ -1,7 +1,9 @@
 """Check the spec's ``methods`` block against the method registry and the problem.
 
 Runs at plan time, so an unknown method, a bad parameter, a main task the problem does not have,
-or a gradient method on a problem without shared parameters fails before any trial starts.
+a gradient method on a problem without shared parameters, or a method that needs the shared
+representation (MGDA-UB) on a problem without ``shared_representation`` fails before any trial
+starts.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError, unknown_name
-from paretosweep.problems._protocol import Problem
+from paretosweep.problems._protocol import Problem, has_shared_representation
 
 #: Options that name a task; the spec gives the task's name, methods take its index.
 TASK_OPTIONS = ("main_task",)
@@ -53,5 +55,13 @@ def resolve_methods(spec: SweepSpec, problem: Problem) -> list[tuple[str, dict[s
                     f"but problem `{problem.name}` returns none from `shared_parameters(model)`. "
                     "Make the problem return its shared trunk's parameters, or use a loss-only method."
                 )
+        if method.needs_representation and not has_shared_representation(problem):
+            raise ConfigError(
+                f"`{field}.upper_bound`: method `{entry.name}` with upper_bound: true (MGDA-UB) differentiates "
+                f"w.r.t. the shared representation, but problem `{problem.name}` has no "
+                "`shared_representation(model)` (it has no shared trunk whose output the task heads read). "
+                f"Set `{field}.upper_bound: false` (MGDA on the shared parameters), or give the problem a "
+                "`shared_representation(model)` method returning that module."
+            )
         resolved.append((entry.name, params))
     return resolved

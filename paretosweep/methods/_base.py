@@ -25,6 +25,11 @@ The trainer's step, for every method::
 * ``needs_shared_grads`` is True when the method needs per-task gradients of the shared
   parameters; a problem that does not name its shared parameters cannot run such a method.
   Methods with ``needs_shared_grads = False`` cost exactly one backward pass.
+* ``needs_representation`` is True when the method differentiates w.r.t. the shared
+  representation :math:`Z` (MGDA-UB): its ``backward`` then also takes the keyword
+  ``representation`` (the batch's output of ``problem.shared_representation(model)``, still in
+  the graph), which the trainer passes to such methods only. A problem without
+  ``shared_representation`` cannot run such a method (refused at plan time).
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ from torch import Tensor, nn
 
 from paretosweep.errors import ParetoSweepError
 
-from ._jacobian import accumulate_grad, task_jacobian, weighted_backward
+from ._jacobian import (
+    TaskGrads, accumulate_grad, accumulate_weighted, flatten_rows, task_gradients,
+)
 from ._params import check_int
 
 
@@ -54,6 +61,10 @@ class Method(nn.Module, ABC):
     needs_shared_grads: ClassVar[bool] = False
     #: True when ``.grad`` is already the update direction (MTAdam): step it with plain SGD.
     replaces_optimizer: ClassVar[bool] = False
+    #: True when ``backward`` needs the keyword ``representation`` (the shared representation
+    #: :math:`Z`); a method whose need depends on its options (MGDA's ``upper_bound``) sets it
+    #: per instance.
+    needs_representation: bool = False
 
     def __init__(self, *, n_tasks: int) -> None:
         super().__init__()
@@ -108,17 +119,24 @@ class Method(nn.Module, ABC):
             )
         return shared
 
-    def _task_jacobian(
+    def _task_gradients(
         self, losses: Tensor, shared: Sequence[nn.Parameter], task_specific: Sequence[nn.Parameter]
-    ) -> tuple[list[nn.Parameter], list[nn.Parameter], Tensor]:
-        """Checked shared and head parameters, and the ``[m, n]`` Jacobian of the shared ones.
+    ) -> tuple[list[nn.Parameter], list[nn.Parameter], Tensor, TaskGrads]:
+        """Checked shared and head parameters, the ``[m, n]`` Jacobian of the shared ones, and
+        the heads' per-task gradients, all from the same ``m`` backward passes.
 
-        The graph is kept when there are heads, so they can still get their own backward.
+        The heads are differentiated in the same passes, so their gradient of any weighted sum
+        of the losses follows from these rows (`accumulate_weighted`) without a further backward
+        pass; when the losses are a stack, task ``i``'s pass does not even run the other tasks'
+        heads (see `task_roots`).
         """
         self._check_losses(losses)
         checked = self._check_shared(shared)
         heads = [p for p in task_specific if p.requires_grad]
-        return checked, heads, task_jacobian(losses, checked, retain_graph=bool(heads))
+        rows = task_gradients(losses, checked + heads)
+        k = len(checked)
+        jac = flatten_rows([row[:k] for row in rows], checked)
+        return checked, heads, jac, [row[k:] for row in rows]
 
 
 class LossWeighting(Method):
@@ -152,12 +170,12 @@ class LossWeighting(Method):
 class GramianMethod(Method):
     r"""A method whose logic is "per-task gradients -> task weights" (TorchJD's split).
 
-    `task_jacobian` builds the per-task Jacobian :math:`J` of the shared parameters (rows
+    `task_gradients` builds the per-task Jacobian :math:`J` of the shared parameters (rows
     :math:`g_i`, ``[m, n]``); `weights` maps the Gramian :math:`G = J J^\top` ([m, m]) to
     weights :math:`w`; the shared parameters get :math:`s \cdot J^\top w` with :math:`s` =
     `shared_scale` (1 unless a method clips); the heads get the gradient of
-    :math:`\sum_i h_i L_i` with :math:`h` = `head_weights` (by default :math:`w`), from one
-    backward pass that autograd prunes to the heads (it does not re-enter the trunk).
+    :math:`\sum_i h_i L_i` with :math:`h` = `head_weights` (by default :math:`w`), combined
+    from the heads' gradients of the same per-task passes (no further backward).
     """
 
     needs_shared_grads = True
@@ -182,9 +200,9 @@ class GramianMethod(Method):
         *,
         task_specific: Sequence[nn.Parameter] = (),
     ) -> Tensor:
-        shared, heads, jac = self._task_jacobian(losses, shared, task_specific)
+        shared, heads, jac, head_rows = self._task_gradients(losses, shared, task_specific)
         gramian = jac @ jac.T
         w = self.weights(gramian, losses.detach()).to(jac.dtype)
         accumulate_grad(shared, (w * self.shared_scale(w, gramian)) @ jac)
-        weighted_backward(losses, self.head_weights(w), heads)
+        accumulate_weighted(heads, head_rows, self.head_weights(w))
         return w.detach()

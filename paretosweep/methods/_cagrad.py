@@ -10,6 +10,7 @@ from ._base import GramianMethod
 from ._linalg import normalized_gramian, to_tensor
 from ._params import check_float, check_int
 from ._registry import register
+from ._simplex import simplex_minimiser
 
 
 def cagrad_weights(gramian: Tensor, c: float, rescale: int = 1) -> Tensor:
@@ -22,8 +23,14 @@ def cagrad_weights(gramian: Tensor, c: float, rescale: int = 1) -> Tensor:
         \qquad \lambda = \frac{\sqrt{\phi}}{\lVert g_{w^\star} \rVert}, \qquad
         d = \frac{g_0 + \lambda g_{w^\star}}{r}
 
-    solved with SLSQP from :math:`b`, as in the authors' code. ``rescale`` picks :math:`r`:
-    0 -> 1, 1 -> :math:`1 + c^2` (the authors' default), 2 -> :math:`1 + c`.
+    The authors' code solves the inner problem with SLSQP from :math:`b`. Here it is solved
+    exactly for up to 8 tasks (``_simplex.MAX_TASKS``) from its KKT conditions, by enumerating
+    supports (`simplex_minimiser`), several times faster than SLSQP and at least as accurate
+    (its objective is never above SLSQP's; the weights agree with SLSQP's to about
+    :math:`10^{-4}`, SLSQP's own tolerance); SLSQP remains the solver for more tasks and at the
+    degenerate points the enumeration leaves (e.g. :math:`g_w = 0` at the optimum).
+    ``rescale`` picks :math:`r`: 0 -> 1, 1 -> :math:`1 + c^2` (the authors' default),
+    2 -> :math:`1 + c`.
 
     Args:
         gramian: ``[m, m]`` PSD matrix :math:`G = J J^\top`.
@@ -45,13 +52,17 @@ def cagrad_weights(gramian: Tensor, c: float, rescale: int = 1) -> Tensor:
     sqrt_phi = c * np.sqrt(max(b @ g @ b, 0.0))
     if scale == 0.0 or sqrt_phi <= 1e-12:
         return to_tensor(b / divisor, gramian)
-    w = _solve_inner(g, b, sqrt_phi)
+    w = simplex_minimiser(g, g @ b, sqrt_phi)
+    if w is None:
+        w = slsqp_inner(g, b, sqrt_phi)
     gw_norm = np.sqrt(max(w @ g @ w, 0.0))
     lam = sqrt_phi / gw_norm if gw_norm > 1e-12 else 0.0
     return to_tensor((b + lam * w) / divisor, gramian)
 
 
-def _solve_inner(g: np.ndarray, b: np.ndarray, sqrt_phi: float) -> np.ndarray:
+def slsqp_inner(g: np.ndarray, b: np.ndarray, sqrt_phi: float) -> np.ndarray:
+    r"""The inner problem :math:`\min_{w \in \Delta} w^\top G b + \sqrt\phi \sqrt{w^\top G w}`
+    by SLSQP from :math:`b`, as in the authors' code (any ``m``)."""
     gb = g @ b
 
     def objective(w: np.ndarray) -> float:

@@ -32,3 +32,19 @@ def psd_root(g: np.ndarray) -> np.ndarray:
 def to_tensor(values: np.ndarray, like: Tensor) -> Tensor:
     """``values`` as a tensor with the dtype and device of ``like``."""
     return torch.as_tensor(values, dtype=like.dtype, device=like.device)
+
+
+def as_float64(values: Tensor | np.ndarray) -> np.ndarray:
+    """``values`` as a float64 NumPy array (a detached CPU copy of a tensor)."""
+    if isinstance(values, Tensor):
+        return values.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(values, dtype=np.float64)
+
+
+def like_input(values: np.ndarray, ref: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """``values`` as a tensor like ``ref`` when ``ref`` is a tensor, else as they are.
+
+    Small ``[m, K]`` computations run in NumPy, where an operation costs about a microsecond
+    instead of several; functions that accept either type return the caller's type.
+    """
+    return to_tensor(values, ref) if isinstance(ref, Tensor) else values

@@ -10,8 +10,7 @@ from torch import Tensor, nn
 
 from ._base import Method
 from ._jacobian import (
-    accumulate_grad, block_norms, block_sizes, combine_blocks, norm_ratio,
-    weighted_backward,
+    accumulate_grad, accumulate_weighted, block_norms, block_sizes, combine_blocks, norm_ratio,
 )
 from ._params import check_choice, check_float, check_task
 from ._registry import register
@@ -117,7 +116,7 @@ class MetaBalance(Method):
         *,
         task_specific: Sequence[nn.Parameter] = (),
     ) -> Tensor:
-        shared, heads, jac = self._task_jacobian(losses, shared, task_specific)
+        shared, heads, jac, head_rows = self._task_gradients(losses, shared, task_specific)
         sizes = block_sizes(shared)
         norms = block_norms(jac, sizes)
         if self.norm_ema is None or self.norm_ema.shape != norms.shape:
@@ -125,7 +124,7 @@ class MetaBalance(Method):
         self.norm_ema = self.beta * self.norm_ema.to(norms) + (1.0 - self.beta) * norms
         scales = metabalance_scales(self.norm_ema, self.main_task, self.relax_factor, self.strategy)
         accumulate_grad(shared, combine_blocks(scales, jac, sizes))
-        weighted_backward(losses, torch.ones_like(losses), heads)
+        accumulate_weighted(heads, head_rows, torch.ones_like(losses))
         return norm_ratio(scales, norms).detach()
 
     def get_extra_state(self) -> dict[str, Any]:

@@ -1,15 +1,20 @@
-"""MGDA: the minimum-norm point of the convex hull of the task gradients."""
+"""MGDA and MGDA-UB: the minimum-norm point of the convex hull of the task gradients."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from scipy.optimize import nnls
-from torch import Tensor
+from torch import Tensor, nn
+
+from paretosweep.errors import ParetoSweepError
 
 from ._base import GramianMethod
+from ._jacobian import task_gradients, weighted_backward
 from ._linalg import normalized_gramian, psd_root, to_tensor
-from ._params import MethodParamError, check_bool, check_choice
+from ._params import check_bool, check_choice
 from ._registry import register
 
 NORMALIZATIONS = ("none", "l2", "loss", "loss+")
@@ -70,16 +75,39 @@ class MGDA(GramianMethod):
     The inner problem is solved exactly (`mgda_weights`) instead of with the paper's
     Frank-Wolfe iterations (Algorithm 2), which converge to the same point.
 
-    Variant: MGDA on the gradients of the *shared parameters*. MGDA-UB (the paper's upper
-    bound, using gradients w.r.t. the shared representation :math:`z`) needs :math:`z`, which
-    the Problem protocol does not expose, so ``upper_bound=True`` is refused.
+    Variants. ``upper_bound=False`` (default): MGDA on the per-task gradients of the *shared
+    parameters*, :math:`g_i = \nabla_\theta L_i` (``m`` backward passes through the trunk).
+
+    ``upper_bound=True``: MGDA-UB (Section 3.3). With the shared representation
+    :math:`Z = f(x; \theta^{sh})` that every head reads, the chain rule gives
+    :math:`\nabla_{\theta^{sh}} L_i = (\partial Z / \partial \theta^{sh})^\top \nabla_Z L_i`, so
+
+    .. math::
+        \Big\lVert \sum_i \alpha_i \nabla_{\theta^{sh}} L_i \Big\rVert^2
+        \le \Big\lVert \frac{\partial Z}{\partial \theta^{sh}} \Big\rVert^2
+        \Big\lVert \sum_i \alpha_i \nabla_Z L_i \Big\rVert^2
+
+    and MGDA-UB minimises the right-hand factor instead (Theorem 1: if
+    :math:`\partial Z / \partial \theta^{sh}` has full rank, the resulting :math:`\alpha`
+    either gives :math:`\sum_i \alpha_i \nabla_Z L_i = 0`, a Pareto-stationary point, or a
+    direction that decreases every task's loss). Here :math:`g_i = \nabla_Z L_i`,
+    flattened over the whole batch: :math:`Z` is the ``[B, ...]`` output of
+    ``problem.shared_representation(model)`` on the batch (the paper's per-sample
+    representations :math:`z_1 \dots z_B`, stacked), passed as ``backward(...,
+    representation=Z)``. The ``m`` per-task passes stop at :math:`Z` (they run through the
+    heads only); then one backward of :math:`\sum_i \alpha_i L_i` writes the gradients of
+    the shared and task-specific parameters (heads get their :math:`\alpha_i`-weighted gradient,
+    as in plain MGDA here and in LibMTL; the paper's Algorithm 2 steps each head on its own
+    loss). The same ``normalization`` applies, with norms of the :math:`Z`-gradients (as in the
+    authors' code).
 
     Shapes: Gramian ``[m, m]`` -> weights ``[m]`` on the simplex.
 
     Args:
         n_tasks: number of tasks.
         normalization: ``none``, ``l2``, ``loss`` or ``loss+``.
-        upper_bound: must be False (see above).
+        upper_bound: MGDA-UB (gradients w.r.t. the shared representation; the problem must
+            define ``shared_representation(model)``).
     """
 
     def __init__(
@@ -88,13 +116,37 @@ class MGDA(GramianMethod):
         super().__init__(n_tasks=n_tasks)
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         self.upper_bound = check_bool("upper_bound", upper_bound)
-        if self.upper_bound:
-            raise MethodParamError(
-                "upper_bound",
-                "false: MGDA-UB needs gradients w.r.t. the shared representation, which "
-                "problems do not expose (this MGDA uses shared-parameter gradients)",
-                upper_bound,
+        self.needs_representation = self.upper_bound
+
+    def backward(
+        self,
+        losses: Tensor,
+        shared: Sequence[nn.Parameter],
+        *,
+        task_specific: Sequence[nn.Parameter] = (),
+        representation: Tensor | None = None,
+    ) -> Tensor:
+        """MGDA on the shared parameters' gradients, or MGDA-UB on ``representation``'s."""
+        if not self.upper_bound:
+            return super().backward(losses, shared, task_specific=task_specific)
+        self._check_losses(losses)
+        if representation is None or not representation.requires_grad:
+            found = "none" if representation is None else "a tensor that does not require grad"
+            raise ParetoSweepError(
+                f"MGDA with upper_bound=True needs `representation`, the shared representation Z "
+                f"of the batch, in the autograd graph of the losses. Found {found}; pass the output "
+                "of `problem.shared_representation(model)` from the forward pass that made `losses` "
+                "(not detached)."
             )
+        params = [p for p in (*shared, *task_specific) if p.requires_grad]
+        if not params:
+            raise ParetoSweepError("MGDA.backward was given no parameters.")
+        rows = task_gradients(losses, [representation], retain_graph=True)
+        z_grads = [torch.zeros_like(representation) if g is None else g for (g,) in rows]
+        z_jac = torch.stack(z_grads).reshape(len(z_grads), -1)  # [m, numel(Z)]: one copy, no per-row cat
+        alpha = self.weights(z_jac @ z_jac.T, losses.detach()).to(losses.dtype)
+        weighted_backward(losses, alpha, params)
+        return alpha.detach()
 
     def weights(self, gramian: Tensor, losses: Tensor) -> Tensor:
         norms = torch.ones_like(losses)

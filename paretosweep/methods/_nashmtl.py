@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ._base import GramianMethod
-from ._jacobian import accumulate_grad, weighted_backward
+from ._jacobian import accumulate_grad, accumulate_weighted, flatten_rows
 from ._linalg import normalized_gramian, to_tensor
 from ._params import check_float, check_int
 from ._registry import register
@@ -155,13 +155,12 @@ class NashMTL(GramianMethod):
         shared = self._check_shared(shared)
         alpha = self.alpha.to(losses.dtype)
         heads = [p for p in task_specific if p.requires_grad]
-        grads = torch.autograd.grad(
-            (alpha * losses).sum(), shared, retain_graph=bool(heads), materialize_grads=True
-        )
-        direction = torch.cat([g.reshape(-1) for g in grads])
+        grads = torch.autograd.grad((alpha * losses).sum(), shared + heads, allow_unused=True)
+        k = len(shared)
+        direction = flatten_rows([grads[:k]], shared)[0]
         norm = float(direction.norm())
         if self.max_norm > 0 and norm > self.max_norm:
             direction = direction * (self.max_norm / norm)
         accumulate_grad(shared, direction)
-        weighted_backward(losses, alpha, heads)
+        accumulate_weighted(heads, [grads[k:]], torch.ones(1))
         return alpha.detach().clone()

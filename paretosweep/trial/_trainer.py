@@ -8,6 +8,7 @@ calls ``report(metrics)``. A non-finite loss or metric stops it with status ``di
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -56,8 +57,16 @@ def _check_finite(values: torch.Tensor | dict[str, float], where: str) -> None:
         raise Diverged(f"non-finite value at {where}: {shown}")
 
 
-def _build_backward(spec: SweepSpec, problem: Problem, trial: TrialConfig, model: torch.nn.Module, device: torch.device):
-    """The per-step backward and the extra parameters it trains, for a sweep trial or a method."""
+def _build_backward(
+    spec: SweepSpec, problem: Problem, trial: TrialConfig, model: torch.nn.Module, device: torch.device,
+    cleanup: contextlib.ExitStack,
+):
+    """The per-step backward and the extra parameters it trains, for a sweep trial or a method.
+
+    A method that needs the shared representation Z (MGDA-UB) gets the output of
+    ``problem.shared_representation(model)`` from this step's forward pass, captured by a forward
+    hook that ``cleanup`` removes when the trial ends (also on error).
+    """
     if trial.kind == "scalarization":
         assert trial.weights is not None
         weights = torch.tensor(trial.weights, dtype=torch.float32, device=device)
@@ -83,6 +92,24 @@ def _build_backward(spec: SweepSpec, problem: Problem, trial: TrialConfig, model
     shared = list(problem.shared_parameters(model))
     shared_ids = {id(p) for p in shared}
     task_specific = [p for p in model.parameters() if id(p) not in shared_ids]
+    if method.needs_representation:
+        from paretosweep.errors import ParetoSweepError
+        from paretosweep.methods._representation import RepresentationTap
+        from paretosweep.problems._protocol import has_shared_representation
+
+        if not has_shared_representation(problem):  # refused at plan time; this guards direct calls
+            raise ParetoSweepError(
+                f"Method `{trial.method}` {trial.method_params} needs the shared representation, but problem "
+                f"`{problem.name}` has no `shared_representation(model)`; add it or set `upper_bound: false`."
+            )
+        module = problem.shared_representation(model)  # type: ignore[attr-defined]
+        tap = cleanup.enter_context(RepresentationTap(module))
+
+        def backward_z(losses: torch.Tensor) -> torch.Tensor:
+            z = tap.take()  # this step's forward output of the module, still in the graph
+            return method.backward(losses, shared, task_specific=task_specific, representation=z)  # type: ignore[call-arg]
+
+        return backward_z, method
 
     def backward(losses: torch.Tensor) -> torch.Tensor:
         return method.backward(losses, shared, task_specific=task_specific)
@@ -102,12 +129,20 @@ def train_trial(
 
     Exceptions other than divergence propagate: the caller records them as ``failed``.
     """
+    with contextlib.ExitStack() as cleanup:  # hooks a method's trial registers on the model
+        return _train(problem, trial, spec, device, report, cleanup)
+
+
+def _train(
+    problem: Problem, trial: TrialConfig, spec: SweepSpec, device: torch.device, report: Report | None,
+    cleanup: contextlib.ExitStack,
+) -> TrialOutcome:
     started = time.perf_counter()
     budget = spec.budget
     torch.manual_seed(trial.seed)
     model = problem.make_model(seed=trial.seed).to(device)
     model.train()
-    backward, method = _build_backward(spec, problem, trial, model, device)
+    backward, method = _build_backward(spec, problem, trial, model, device, cleanup)
     groups: list[dict[str, Any]] = [{"params": list(model.parameters())}]
     if method is not None and any(p.requires_grad for p in method.parameters()):
         groups.append({"params": [p for p in method.parameters() if p.requires_grad]})

@@ -60,3 +60,16 @@ def test_gradient_method_needs_the_problem_to_name_its_shared_parameters() -> No
     with pytest.raises(ConfigError, match=r"methods\[0\].*shared_parameters"):
         plan_with({"name": "mgda"}, problem=no_shared)
     plan_with({"name": "uncertainty"}, problem=no_shared)  # loss-only methods need none
+
+
+@pytest.mark.parametrize("problem", ["fonseca", "cagrad_toy"])
+def test_mgda_ub_needs_a_shared_representation(problem: str) -> None:
+    with pytest.raises(ConfigError, match=r"methods\[1\]\.upper_bound.*shared_representation\(model\).*upper_bound: false"):
+        plan_with({"name": "mgda"}, {"name": "mgda", "upper_bound": True}, problem={"name": problem})
+    plan_with({"name": "mgda"}, problem={"name": problem})  # plain MGDA needs only the shared parameters
+
+
+def test_mgda_ub_plans_on_problems_with_a_trunk() -> None:
+    plan = plan_with({"name": "mgda", "upper_bound": True, "normalization": "l2"})
+    methods = {t.method: t.method_params for t in plan.trials if t.kind == "method"}
+    assert methods == {"mgda": {"upper_bound": True, "normalization": "l2"}}
