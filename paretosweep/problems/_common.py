@@ -141,6 +141,11 @@ def trunk_parameters(model: nn.Module) -> list[nn.Parameter]:
     return list(model.get_submodule("trunk").parameters())
 
 
+def trunk_module(model: nn.Module) -> nn.Module:
+    """A model's shared ``trunk`` submodule (its output is the shared representation)."""
+    return model.get_submodule("trunk")
+
+
 class SharedBottomMLP(nn.Module):
     """Shared-bottom multi-task MLP: a shared trunk, one small tower per task.
 

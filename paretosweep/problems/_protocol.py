@@ -88,7 +88,65 @@ class Problem(Protocol):
         ...
 
     def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
-        """The parameters shared by all tasks (gradient methods need their per-task grads)."""
+        """The parameters shared by all tasks (gradient methods need their per-task grads).
+
+        A problem may also define ``shared_representation(model)`` (optional, not part of this
+        protocol: see `RepresentationProblem`) so MGDA-UB can run on it.
+        """
+        ...
+
+
+@runtime_checkable
+class RepresentationProblem(Problem, Protocol):
+    """The optional member a problem adds so MGDA-UB (``{name: mgda, upper_bound: true}``) runs.
+
+    ``Problem`` does not require it: a problem without it runs every other method, and MGDA-UB
+    on it is refused at plan time (``methods[i].upper_bound``). The built-ins with a shared
+    trunk (``recsys``, ``multimnist``, ``synthetic``) implement it; use
+    :func:`has_shared_representation` to ask.
+    """
+
+    def shared_representation(self, model: nn.Module) -> nn.Module:
+        """The submodule of ``model`` whose output :math:`Z` (``[B, ...]``) every task head reads.
+
+        The trainer registers a forward hook on it for a trial of a method that needs
+        :math:`Z`, so it must run exactly once in each ``task_losses`` call, as a module call
+        (``module(x)``, so hooks fire), and its output must be one tensor. Its parameters are
+        normally ``shared_parameters(model)``.
+        """
+        ...
+
+
+def has_shared_representation(problem: object) -> bool:
+    """Whether ``problem`` defines ``shared_representation(model)`` (MGDA-UB can run on it)."""
+    return callable(getattr(problem, "shared_representation", None))
+
+
+class PackedProblem(Problem, Protocol):
+    """Optional members a problem may add so packed trials (``budget.pack_size``) run faster.
+
+    Without them, :func:`paretosweep.trial.train_packed` runs ``task_losses`` under
+    ``torch.func.vmap``; with them it calls these on the members' stacked parameters (every
+    tensor ``[P, ...]``, as :func:`torch.func.stack_module_state` lays them out). A subclass that
+    overrides ``task_losses`` / ``evaluate`` but inherits these is not trusted with them (vmap is
+    used). The built-in ``recsys`` and ``multimnist`` implement them.
+
+    Attributes:
+        packed_cpu_group: on CPU, members run in consecutive groups of at most this many.
+    """
+
+    packed_cpu_group: int
+
+    def packed_task_losses(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], batch: Batch, device: torch.device
+    ) -> torch.Tensor:
+        """``[P, m]``: the ``task_losses`` of each of the P stacked members on ``batch``."""
+        ...
+
+    def packed_evaluate(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device
+    ) -> list[dict[str, float]]:
+        """``evaluate`` of each of the P stacked members, in order."""
         ...
 
 

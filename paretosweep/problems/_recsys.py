@@ -45,6 +45,7 @@ from paretosweep.problems._common import (
     seeded_module,
     shuffled_batches,
     split_index,
+    trunk_module,
     trunk_parameters,
 )
 from paretosweep.problems._protocol import Metric, TaskSpec, column
@@ -151,7 +152,10 @@ class RecSysFunnel:
         with evaluating(model):
             for part in chunks(self.x_test.shape[0]):
                 parts.append(model(self.x_test[part].to(device)).squeeze(-1).double().cpu())
-        logits = torch.cat(parts)
+        return self._metrics(torch.cat(parts))
+
+    def _metrics(self, logits: torch.Tensor) -> dict[str, float]:
+        """Held-out metrics of one model from its test logits ``[N, 3]`` (float64, CPU)."""
         log_loss = F.binary_cross_entropy_with_logits(logits, self.y_test.double(), reduction="none").mean(dim=0)
         out: dict[str, float] = {}
         for k, name in enumerate(TASKS):
@@ -159,9 +163,55 @@ class RecSysFunnel:
             out[column(name, "loss")] = float(log_loss[k])
         return out
 
+    # --- packed trials (issue 7): P members' stacked parameters, see paretosweep.trial._packed ---
+
+    def packed_task_losses(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], batch: tuple[torch.Tensor, ...], device: torch.device
+    ) -> torch.Tensor:
+        """``[P, 3]``: :meth:`task_losses` of each of the P members whose parameters are stacked in ``params``."""
+        x, y = (t.to(device) for t in batch)
+        logits = packed_mlp_logits(params, x, len(TASKS))  # [P, B, 3]
+        return F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype).expand_as(logits), reduction="none").mean(dim=1)
+
+    def packed_evaluate(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
+        """:meth:`evaluate` of each of the P stacked members (one packed forward pass over the test split)."""
+        rows = max(64, 2**18 // (params["trunk.0.weight"].shape[0] * self.hidden))  # activations stay in cache
+        with torch.no_grad():
+            parts = [packed_mlp_logits(params, self.x_test[part].to(device), len(TASKS)).double().cpu() for part in chunks(self.x_test.shape[0], rows)]
+        logits = torch.cat(parts, dim=1)  # [P, N, 3]
+        return [self._metrics(member) for member in logits]
+
     def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
         """The trunk's parameters."""
         return trunk_parameters(model)
+
+    def shared_representation(self, model: nn.Module) -> nn.Module:
+        """The trunk: its output is what every head reads (MGDA-UB differentiates w.r.t. it)."""
+        return trunk_module(model)
+
+
+def packed_mlp_logits(params: dict[str, torch.Tensor], x: torch.Tensor, n_tasks: int) -> torch.Tensor:
+    """:class:`SharedBottomMLP` (``out_dim`` 1) for P stacked members at once: ``x [B, d] -> [P, B, m]``.
+
+    The same arithmetic as P separate forward passes, in a few large kernels: the first layer
+    is one matrix product of the shared input with all members' weights side by side
+    (``x W^T`` with ``W [P*hidden, d]``), the second a batched product (``baddbmm``), the m
+    towers' first layers one batched product over their concatenated weights, and their
+    1-output last layers one batched product with a block-diagonal ``[m*T, m]`` weight.
+    """
+    w0, b0 = params["trunk.0.weight"], params["trunk.0.bias"]  # [P, H, d], [P, H]
+    p, batch = w0.shape[0], x.shape[0]
+    h = torch.relu(torch.addmm(b0.reshape(-1), x, w0.reshape(-1, x.shape[1]).t()))  # [B, P*H]
+    h = h.view(batch, p, -1).transpose(0, 1)  # [P, B, H]
+    h = torch.relu(torch.baddbmm(params["trunk.2.bias"].unsqueeze(1), h, params["trunk.2.weight"].transpose(1, 2)))
+    w1 = torch.cat([params[f"heads.{k}.0.weight"] for k in range(n_tasks)], dim=1)  # [P, m*T, H]
+    b1 = torch.cat([params[f"heads.{k}.0.bias"] for k in range(n_tasks)], dim=1)  # [P, m*T]
+    t = torch.relu(torch.baddbmm(b1.unsqueeze(1), h, w1.transpose(1, 2)))  # [P, B, m*T]
+    w2 = torch.stack([params[f"heads.{k}.2.weight"][:, 0] for k in range(n_tasks)], dim=1)  # [P, m, T]
+    eye = torch.eye(n_tasks, dtype=w2.dtype, device=w2.device)
+    w2 = (w2.unsqueeze(-1) * eye[:, None, :]).reshape(p, -1, n_tasks)  # block diagonal [P, m*T, m]
+    b2 = torch.cat([params[f"heads.{k}.2.bias"] for k in range(n_tasks)], dim=1)  # [P, m]
+    return torch.baddbmm(b2.unsqueeze(1), t, w2)  # [P, B, m]
 
 
 @register_problem("recsys")

@@ -38,6 +38,7 @@ from paretosweep.problems._common import (
     seeded_module,
     shuffled_batches,
     split_index,
+    trunk_module,
     trunk_parameters,
 )
 from paretosweep.problems._protocol import Metric, TaskSpec, column
@@ -122,6 +123,10 @@ class SyntheticRegression:
     def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
         """The trunk's parameters."""
         return trunk_parameters(model)
+
+    def shared_representation(self, model: nn.Module) -> nn.Module:
+        """The trunk: its output is what every head reads (MGDA-UB differentiates w.r.t. it)."""
+        return trunk_module(model)
 
 
 @register_problem("synthetic")

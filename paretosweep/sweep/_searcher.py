@@ -54,6 +54,18 @@ class PlannedSearcher(Searcher):
         return len(self._pending)
 
 
+def resolve_pack_size(spec: SweepSpec, n_trials: int) -> int:
+    """``budget.pack_size`` as a number: ``auto`` is :func:`~paretosweep.trial._packed.auto_pack_size`
+    of ``n_trials`` on the trial's device (a GPU when ``resources.gpu > 0``)."""
+    from paretosweep.trial._packed import auto_pack_size
+
+    size = spec.budget.pack_size
+    if size == "auto":
+        return auto_pack_size(n_trials, "cuda" if spec.resources.gpu > 0 else "cpu")
+    assert isinstance(size, int)
+    return size
+
+
 def planned_search(spec: SweepSpec, todo: Sequence[TrialConfig]) -> tuple[PlannedSearcher, int]:
     """The searcher for ``todo`` and its Tune ``num_samples``, packing per ``budget.pack_size``.
 
@@ -62,12 +74,8 @@ def planned_search(spec: SweepSpec, todo: Sequence[TrialConfig]) -> tuple[Planne
     :func:`paretosweep.trial._packed.make_packs`); ``auto`` is min(16, number of trials) on CPU and
     min(64, number of trials) when trials get a GPU. A pack of one is sent as a plain trial.
     """
-    from paretosweep.trial._packed import auto_pack_size, make_packs
+    from paretosweep.trial._packed import make_packs
 
-    size = spec.budget.pack_size
-    if size == "auto":
-        size = auto_pack_size(len(todo), "cuda" if spec.resources.gpu > 0 else "cpu")
-    assert isinstance(size, int)
-    packs = make_packs(list(todo), size)
+    packs = make_packs(list(todo), resolve_pack_size(spec, len(todo)))
     configs: list[Any] = [p[0].to_dict() if len(p) == 1 else [t.to_dict() for t in p] for p in packs]
     return PlannedSearcher(configs), len(configs)

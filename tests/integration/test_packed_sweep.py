@@ -32,3 +32,44 @@ def test_packed_sweep_gives_one_row_per_weight_vector(local_ray: None, tmp_path:
     assert sizes == [2, 2, 4, 4, 4, 4]  # 6 weight vectors, pack_size 4: one pack of 4, one of 2
     assert len({h["pack_id"] for h in hparams}) == 2
     assert {len(w) for w in trials["weights"]} == {2}
+
+
+def test_adaptive_sweep_hands_out_packs_and_its_sampler_gets_every_result(
+    local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paretosweep.sweep import _packing_searcher
+
+    made: list[_packing_searcher.PackingSearcher] = []
+    real = _packing_searcher.packing_search
+
+    def keep(*args, **kwargs):  # the real packing_search; the test keeps the searcher it made
+        searcher, num_samples = real(*args, **kwargs)
+        made.append(searcher)
+        return searcher, num_samples
+
+    monkeypatch.setattr(_packing_searcher, "packing_search", keep)
+    spec = {
+        "name": "fonseca-adaptive-packed",
+        "problem": {"name": "fonseca"},
+        "scalarizer": {"name": "tchebycheff"},
+        "sampler": {"name": "adaptive", "floor": 0.01, "n_initial": 4, "batch": 2, "tolerance": 1e-6},
+        "budget": {"n_weights": 8, "epochs": 8, "lr": 0.02, "pack_size": 3},
+        "concurrency": 2,
+        "storage": str(tmp_path / "run"),
+    }
+    summary = paretosweep.run(spec)
+    trials = pd.read_parquet(Path(summary.run_dir) / "trials.parquet")
+    assert len(trials) == 8 and trials["trial_id"].is_unique and (trials["status"] == "completed").all()
+    assert len({tuple(round(x, 6) for x in w) for w in trials["weights"]}) == 8  # one row per weight vector
+    hparams = [json.loads(h) for h in trials["hparams"]]
+    packed = [h for h in hparams if "pack_id" in h]  # a lone member goes out as a plain trial, without one
+    assert len(packed) >= 4 and all(2 <= h["pack_size"] <= 3 for h in packed)
+    for pid in {h["pack_id"] for h in packed}:
+        members = [h for h in packed if h["pack_id"] == pid]
+        assert len(members) == members[0]["pack_size"]
+    (searcher,) = made
+    sampler = searcher.inner.sampler
+    assert len(sampler.values) == 8  # every member's result reached the adaptive sampler
+    values = sorted(map(tuple, [[round(v, 9) for v in vs] for vs in sampler.values]))
+    stored = sorted(tuple(round(v, 9) for v in r) for r in trials[["f1_loss", "f2_loss"]].to_numpy())
+    assert values == stored  # ... each told with its own member's row
