@@ -55,6 +55,7 @@ def run(
         planned = len(plan.trials)
         if validated.sampler.name in RESULT_DRIVEN_SAMPLERS:  # issue 4: at most the budget
             planned = validated.budget.n_weights * validated.budget.seeds_per_weight * len(validated.budget.lr) + sum(t.kind == "method" for t in plan.trials)
+            planned += validated.sampler.retests * len(validated.budget.lr)  # adaptive re-tests (issue 4), on top of the budget
         with SweepProgress(console, planned=planned) as progress:
             summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan)
     except ParetoSweepError as error:

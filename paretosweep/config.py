@@ -50,16 +50,38 @@ class ScalarizerSpec(_Frozen):
     ideal_margin: float = Field(1e-3, ge=0)
 
 
+class RefineSpec(_Frozen):
+    """``sampler.refine``: shares of each adaptive round spent on refinement (see paretosweep.sampling).
+
+    ``focus``: into the ``sampler.focus`` region (or around the knee with ``focus: knee``);
+    ``knee``: around the frontier's knee; ``crowded``: where frontier points crowd. The rest of
+    each round goes to the largest gaps.
+    """
+
+    focus: float = Field(0.75, ge=0, le=1)
+    knee: float = Field(0.0, ge=0, le=1)
+    crowded: float = Field(0.0, ge=0, le=1)
+
+
 class SamplerSpec(_Frozen):
     """``sampler``: the design of the swept weight vectors on the simplex."""
 
     name: Literal["das_dennis", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp"] = "das_dennis"
     floor: float = Field(0.01, ge=0)
     weights: tuple[tuple[float, ...], ...] | None = None
-    # adaptive only (see paretosweep.sampling); n_initial vs budget/tasks is checked in planning
+    # adaptive only (see paretosweep.sampling); n_initial vs budget/tasks and focus vs objectives are checked in planning
     n_initial: int | None = Field(None, gt=0)
     tolerance: float = Field(0.02, gt=0)
     batch: int = Field(2, gt=0)
+    focus: Union[Literal["knee"], tuple[str, ...], None] = None
+    refine: RefineSpec = RefineSpec()
+    retests: int = Field(0, ge=0)
+    retest_margin: float = Field(0.02, gt=0)
+
+    @field_validator("focus", mode="before")
+    @classmethod
+    def _one_bound_is_a_list(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) and value != "knee" else value
 
     @model_validator(mode="after")
     def _explicit_needs_weights(self) -> SamplerSpec:
@@ -69,10 +91,19 @@ class SamplerSpec(_Frozen):
             raise ValueError(f"`sampler.weights` is only read by sampler `explicit` (found `{self.name}`)")
         # Only values other than the defaults are refused, so a dumped spec (every field written) re-validates.
         adaptive_only = sorted(
-            f for f in ("n_initial", "tolerance", "batch") if getattr(self, f) != type(self).model_fields[f].default
+            f
+            for f in ("n_initial", "tolerance", "batch", "focus", "refine", "retests", "retest_margin")
+            if getattr(self, f) != type(self).model_fields[f].default
         )
         if self.name != "adaptive" and adaptive_only:
             raise ValueError(f"`sampler.{adaptive_only[0]}` is only read by sampler `adaptive` (found `{self.name}`)")
+        r = self.refine
+        used = r.knee + r.crowded + (r.focus if self.focus is not None else 0.0)
+        if used > 1.0 + 1e-9:
+            raise ValueError(
+                f"`sampler.refine` shares add up to {used:g} (knee {r.knee:g} + crowded {r.crowded:g}"
+                f"{f' + focus {r.focus:g}' if self.focus is not None else ''}); they should add up to at most 1: lower one of them"
+            )
         return self
 
 

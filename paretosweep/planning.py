@@ -134,9 +134,15 @@ def trial_id(kind: str, payload: dict[str, Any]) -> str:
     return f"{'s' if kind == 'scalarization' else 'm'}-{digest}"
 
 
-def plan_trials(spec: SweepSpec, weights: np.ndarray, methods: list[tuple[str, dict[str, Any]]]) -> tuple[TrialConfig, ...]:
-    """Scalarization trials (weights × seeds × lrs), then method trials (methods × seeds × lrs)."""
-    seeds = [spec.seed + r for r in range(spec.budget.seeds_per_weight)]
+def plan_trials(
+    spec: SweepSpec, weights: np.ndarray, methods: list[tuple[str, dict[str, Any]]], *, seeds: list[int] | None = None
+) -> tuple[TrialConfig, ...]:
+    """Scalarization trials (weights × seeds × lrs), then method trials (methods × seeds × lrs).
+
+    ``seeds`` (default: ``budget.seeds_per_weight`` seeds from ``spec.seed``) replaces the seeds,
+    e.g. for an adaptive re-test on a new seed (its id differs, since the seed is in the payload).
+    """
+    seeds = [spec.seed + r for r in range(spec.budget.seeds_per_weight)] if seeds is None else list(seeds)
     # Only what changes a trial's result goes into its id, so a larger design reuses finished trials.
     training = spec.budget.model_dump(include={"epochs", "steps_per_epoch", "optimizer"})
     common = {"problem": spec.problem.model_dump(), "training": training}
@@ -184,6 +190,10 @@ def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
     task_names = tuple(t.name for t in problem.tasks)
     objectives = resolve_objectives(spec, problem)
     metric_columns = tuple(column(t.name, m.name) for t in problem.tasks for m in t.metrics)
+    if spec.sampler.focus is not None:  # adaptive only (config refuses it elsewhere): bounds vs the objectives
+        from paretosweep.sampling import parse_focus
+
+        parse_focus(spec.sampler.focus, [(o.column, o.direction) for o in objectives], metric_columns=metric_columns)
     weights = design_weights(spec, len(task_names))
     methods = resolve_methods(spec, problem)
     trials = plan_trials(spec, weights, methods)

@@ -107,9 +107,18 @@ def _best_of(z: np.ndarray, column: int) -> int:
     return int(order[0])
 
 
-def _knee(z: np.ndarray) -> int:
-    """Row farthest beyond the hyperplane through the extreme points (towards the origin)."""
-    m = z.shape[1]
+def knee_distances(z: np.ndarray) -> np.ndarray:
+    """``[k]`` signed distances of normalised points ``z`` beyond the extremes' hyperplane.
+
+    Das (1999), "On characterizing the 'knee' of the Pareto curve based on Normal-Boundary
+    Intersection": with ``E`` the ``m`` extreme points (the best point of each objective) the
+    hyperplane through them is ``{x : n·x = 1}``, ``n = E⁻¹ 1``, and the distance is
+    ``(1 − n·z) / ‖n‖`` (positive: towards the ideal point). When the extremes do not give a
+    positive ``n`` (repeated extremes), the hyperplane ``Σ z_i = 1``.
+    """
+    k, m = z.shape
+    if k == 0:
+        return np.zeros(0)
     extremes = z[[_best_of(z, i) for i in range(m)]]
     normal = np.ones(m)
     try:
@@ -118,8 +127,12 @@ def _knee(z: np.ndarray) -> int:
             normal = solved
     except np.linalg.LinAlgError:
         pass
-    distance = (1.0 - z @ normal) / np.linalg.norm(normal)
-    return int(np.argmax(distance))
+    return (1.0 - z @ normal) / np.linalg.norm(normal)
+
+
+def _knee(z: np.ndarray) -> int:
+    """Row farthest beyond the hyperplane through the extreme points (towards the origin)."""
+    return int(np.argmax(knee_distances(z)))
 
 
 def _objective_index(objectives: tuple[Objective, ...], target: str) -> int:

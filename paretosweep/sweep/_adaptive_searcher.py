@@ -7,6 +7,11 @@ trials, and ``Searcher.FINISHED`` once the budget is used or the frontier has co
 dicts have :class:`~paretosweep.sweep._searcher.PlannedSearcher`'s shape, ``{"trial":
 TrialConfig.to_dict()}``, with ids from :func:`paretosweep.planning.plan_trials`, so a resumed
 sweep recognises trials it already stored (they are told to the sampler, not re-run).
+
+Every trial's result is told to the sampler, which uses the mean over a weight vector's seeds.
+A re-test (``sampler.retests``) is one more trial per learning rate of a weight vector, on seed
+``spec.seed + budget.seeds_per_weight + r − 1`` for its r-th re-test, so its id (a content hash
+including the seed) differs from every earlier trial of that weight vector.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from ray.tune.search import Searcher
 
 from paretosweep.config import SweepSpec
 from paretosweep.planning import Plan, TrialConfig, plan_trials
-from paretosweep.sampling import AdaptiveSampler
+from paretosweep.sampling import AdaptiveSampler, parse_focus
 from paretosweep.sweep._trainable import ROW_KEY
 
 
@@ -69,6 +74,12 @@ class AdaptiveSearcher(Searcher):
             batch=s.batch,
             floor=s.floor,
             seed=spec.seed,
+            focus=parse_focus(s.focus, self._objectives),
+            focus_share=s.refine.focus,
+            knee_share=s.refine.knee,
+            crowded_share=s.refine.crowded,
+            retests=s.retests,
+            retest_margin=s.retest_margin,
         )
         self._extra = list(extra or [])
         self._queue: list[dict[str, Any]] = []
@@ -84,7 +95,12 @@ class AdaptiveSearcher(Searcher):
             weights = self.sampler.ask()
             if weights.shape[0] == 0:
                 return False
-            for trial in plan_trials(self._spec, weights, []):
+            retest = self.sampler.last_retest
+            first_retest_seed = self._spec.seed + self._spec.budget.seeds_per_weight - 1
+            trials = list(plan_trials(self._spec, weights[retest == 0], []))
+            for w, r in zip(weights[retest > 0], retest[retest > 0], strict=True):
+                trials += plan_trials(self._spec, w[None, :], [], seeds=[first_retest_seed + int(r)])
+            for trial in trials:
                 config = trial.to_dict()
                 if trial.trial_id in self._done:  # resumed: stored already, told instead of run
                     self._tell(config, self._done[trial.trial_id])
@@ -143,4 +159,4 @@ def adaptive_search(spec: SweepSpec, plan: Plan, todo: list[TrialConfig], stored
     extra = [t.to_dict() for t in todo if t.kind == "method"]
     per_weight = spec.budget.seeds_per_weight * len(spec.budget.lr)
     searcher = AdaptiveSearcher(spec, objectives, extra=extra, done=done)
-    return searcher, spec.budget.n_weights * per_weight + len(extra)
+    return searcher, spec.budget.n_weights * per_weight + spec.sampler.retests * len(spec.budget.lr) + len(extra)

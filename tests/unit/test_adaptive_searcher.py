@@ -74,3 +74,59 @@ def test_a_failed_trial_is_told_as_nan() -> None:
     searcher.on_trial_complete("a", None, error=True)
     assert np.isnan(searcher.sampler.values[0]).all()
     assert c["trial"]["kind"] == "scalarization"
+
+
+def drive(searcher: AdaptiveSearcher, oracle) -> list[dict]:
+    """Run the searcher to the end by hand, every round completed at once; the configs handed out."""
+    handed: list[dict] = []
+    n = 0
+    while True:
+        configs = []
+        while (c := searcher.suggest(f"t{n}")) not in (None, Searcher.FINISHED):
+            configs.append((f"t{n}", c["trial"]))
+            n += 1
+        for tid, config in configs:
+            searcher.on_trial_complete(tid, oracle(config))
+        handed += [c for _, c in configs]
+        if c == Searcher.FINISHED:
+            return handed
+
+
+def test_seeds_are_averaged_and_retests_run_on_new_seeds() -> None:
+    """seeds_per_weight 2: both seeds told, the sampler uses their mean; re-tests get a fresh seed and id."""
+    rng = np.random.default_rng(0)
+
+    def noisy(config: dict) -> dict:
+        f1, f2 = np.asarray(circle(config["weights"])) + rng.normal(scale=0.05, size=2)
+        return {ROW_KEY: json.dumps({"trial_id": config["trial_id"], "status": "completed", "f1_loss": f1, "f2_loss": f2})}
+
+    spec = paretosweep.api.as_spec(
+        {**SPEC, "sampler": {"name": "adaptive", "batch": 2, "tolerance": 0.02, "retests": 4, "retest_margin": 0.2},
+         "budget": {"n_weights": 16, "seeds_per_weight": 2}}
+    )
+    plan = build_plan(spec)
+    searcher, num_samples = adaptive_search(spec, plan, list(plan.trials), None)
+    assert num_samples == 16 * 2 + 4
+    handed = drive(searcher, noisy)
+    ids = [c["trial_id"] for c in handed]
+    assert len(ids) == len(set(ids)) <= num_samples
+    by_weight: dict[tuple, list[int]] = {}
+    for c in handed:
+        by_weight.setdefault(tuple(np.round(c["weights"], 9)), []).append(c["seed"])
+    assert len(by_weight) == 16
+    extra = {w: s for w, s in by_weight.items() if len(s) > 2}
+    assert 1 <= sum(len(s) - 2 for s in extra.values()) <= 4  # re-tests happened, at most `retests`
+    for seeds in by_weight.values():
+        assert seeds[:2] == [0, 1] and len(set(seeds)) == len(seeds)  # the planned seeds, then new ones (2, 3, ...)
+    assert len(searcher.sampler.weights) == len(handed)  # every trial told; the sampler averages per weight vector
+
+
+def test_focus_and_refine_reach_the_sampler() -> None:
+    spec = paretosweep.api.as_spec(
+        {**SPEC, "sampler": {"name": "adaptive", "focus": ["f1_loss <= 0.3"], "refine": {"focus": 0.5, "knee": 0.25}}}
+    )
+    searcher = AdaptiveSearcher(spec, [("f1_loss", "min"), ("f2_loss", "min")])
+    s = searcher.sampler
+    assert np.allclose(s.focus.upper, [0.3, np.inf]) and s.shares() == {"focus": 0.5, "knee": 0.25}
+    handed = drive(searcher, result)
+    assert len(handed) == 7 and all(c["kind"] == "scalarization" for c in handed)
