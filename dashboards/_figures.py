@@ -310,18 +310,53 @@ def _ternary_layout(fig: go.Figure, tasks: Sequence[str], gl: bool) -> None:
 # --------------------------------------------------------------------------- progress and trial
 
 
+def _present(values: np.ndarray | None) -> bool:
+    return values is not None and bool(np.isfinite(values).any())
+
+
+def _estimate_labels(stderr: np.ndarray | None, n: int) -> np.ndarray:
+    """Hover suffix of each progress row: `` ± s (Monte Carlo estimate)`` where estimated, else empty."""
+    if stderr is None:
+        return np.full(n, "")
+    return np.array([f" ± {v:.3g} (Monte Carlo estimate)" if np.isfinite(v) else "" for v in stderr])
+
+
 def progress_figure(info: ProgressInfo) -> go.Figure:
-    """Hypervolume against trials done (left) and against compute seconds (right)."""
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06)
+    """Hypervolume against trials done (left) and against compute seconds (right).
+
+    A Monte Carlo hypervolume (many tasks) is drawn as "estimate ± stderr" with error bars and
+    says so in its hover text and axis title. When the run knows its exact front, a second row
+    shows ``hv_ratio`` (HV / HV of the exact front) and IGD+ to the exact front.
+    """
+    estimated = _present(info.hypervolume_stderr)
+    indicators = [(name, values, color) for name, values, color in
+                  (("hv_ratio", info.hv_ratio, "#636efa"), ("IGD+", info.igd_plus, "#00a08b")) if _present(values)]
+    rows = 2 if indicators else 1
+    fig = make_subplots(rows=rows, cols=2, shared_yaxes=True, shared_xaxes=True, horizontal_spacing=0.06,
+                        vertical_spacing=0.08)
+    stderr = info.hypervolume_stderr if estimated else None
+    label = _estimate_labels(stderr, len(info.trials_done))
     for col, x, title in ((1, info.trials_done, "trials done"), (2, info.compute_seconds, "compute (s)")):
         fig.add_trace(
             go.Scatter(x=x, y=info.hypervolume, mode="lines+markers", marker={"size": 4},
-                       line={"color": FRONT_COLOR}, customdata=info.frontier_size, showlegend=False,
-                       hovertemplate=f"{title}=%{{x:.4g}}<br>hypervolume=%{{y:.5g}}<br>frontier size=%{{customdata}}<extra></extra>"),
+                       line={"color": FRONT_COLOR}, customdata=np.column_stack([info.frontier_size.astype(np.int64).astype(str), label]),
+                       showlegend=False, name="hypervolume",
+                       error_y=None if stderr is None else {"type": "data", "array": np.nan_to_num(stderr), "visible": True},
+                       hovertemplate=f"{title}=%{{x:.4g}}<br>hypervolume=%{{y:.5g}}%{{customdata[1]}}"
+                                     "<br>frontier size=%{customdata[0]}<extra></extra>"),
             row=1, col=col,
         )
-        fig.update_xaxes(title_text=title, row=1, col=col)
-    fig.update_yaxes(title_text="hypervolume", row=1, col=1)
+        for name, values, color in indicators:
+            fig.add_trace(
+                go.Scatter(x=x, y=values, mode="lines+markers", marker={"size": 4}, line={"color": color},
+                           name=name, legendgroup=name, showlegend=col == 1,
+                           hovertemplate=f"{title}=%{{x:.4g}}<br>{name}=%{{y:.4g}}<extra></extra>"),
+                row=2, col=col,
+            )
+        fig.update_xaxes(title_text=title, row=rows, col=col)
+    fig.update_yaxes(title_text="hypervolume (estimate ± stderr)" if estimated else "hypervolume", row=1, col=1)
+    if indicators:
+        fig.update_yaxes(title_text="vs exact front", row=2, col=1)
     fig.update_layout(template=TEMPLATE, margin={"l": 60, "r": 20, "t": 30, "b": 40}, uirevision="progress")
     if not len(info.trials_done):
         _note(fig, "No progress rows yet.")

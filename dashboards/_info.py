@@ -64,12 +64,20 @@ class TableInfo(NamedTuple):
 
 
 class ProgressInfo(NamedTuple):
-    """Hypervolume over the sweep."""
+    """Hypervolume over the sweep, with its error where estimated, and exact-front indicators.
+
+    ``hypervolume_stderr`` is NaN where the row's hypervolume is exact (or unlabelled) and the
+    Monte Carlo standard error where it is an estimate; ``hv_ratio`` and ``igd_plus`` are NaN
+    where the run has no exact front. All ``[n]``; ``None`` for files without those columns.
+    """
 
     trials_done: np.ndarray
     compute_seconds: np.ndarray
     hypervolume: np.ndarray
     frontier_size: np.ndarray
+    hypervolume_stderr: np.ndarray | None = None
+    hv_ratio: np.ndarray | None = None
+    igd_plus: np.ndarray | None = None
 
 
 class SummaryInfo(NamedTuple):
@@ -230,11 +238,22 @@ def selected_positions(trial_ids: np.ndarray, selected: Collection[str] | None) 
 def progress_info(progress: pd.DataFrame) -> ProgressInfo:
     """Hypervolume against trials done and compute spent, in write order."""
     p = progress.sort_values("trials_done", kind="stable")
+
+    def optional(name: str) -> np.ndarray | None:
+        return p[name].to_numpy(dtype=np.float64, na_value=np.nan) if name in p.columns else None
+
+    stderr = None
+    if "hypervolume_method" in p.columns and "hypervolume_stderr" in p.columns:
+        estimated = (p["hypervolume_method"] == "monte_carlo").fillna(False).to_numpy(dtype=bool)
+        stderr = np.where(estimated, optional("hypervolume_stderr"), np.nan)
     return ProgressInfo(
         p["trials_done"].to_numpy(dtype=np.float64),
         p["compute_seconds"].to_numpy(dtype=np.float64),
         p["hypervolume"].to_numpy(dtype=np.float64),
         p["frontier_size"].to_numpy(dtype=np.float64),
+        stderr,
+        optional("hv_ratio"),
+        optional("igd_plus"),
     )
 
 

@@ -35,7 +35,9 @@ def print_plan(console: Console, plan: Plan) -> None:
         f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{spec.run_dir}`"
     )
     if spec.sampler.name == "adaptive":  # issue 4
-        console.print(f"adaptive: the {len(plan.weights)} weight vectors below are the initial design; up to {spec.budget.n_weights - len(plan.weights)} more are chosen from the results while the sweep runs (tolerance {spec.sampler.tolerance:g}, batch {spec.sampler.batch}).")
+        console.print(f"adaptive: the {len(plan.weights)} weight vectors below are the initial design; up to {spec.budget.n_weights - len(plan.weights)} more are chosen from the results while the sweep runs (tolerance {spec.sampler.tolerance:g}, batch {spec.sampler.batch})"
+                      + (f", plus up to {spec.sampler.retests} re-tests with new seeds" if spec.sampler.retests else "")
+                      + (f"; focus {spec.sampler.focus}" if spec.sampler.focus else "") + ".")
     elif spec.sampler.name in OPTUNA_SAMPLER_NAMES:  # issue 4
         console.print(f"{spec.sampler.name}: all {spec.budget.n_weights} weight vectors are asked from Optuna while the sweep runs; none is planned ahead.")
     table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=f"{len(plan.trials)} planned trials")
@@ -69,8 +71,22 @@ class SweepProgress:
 
     def update(self, status: SweepStatus) -> None:
         """Redraw from a recorder status."""
-        hv = f"{status.hypervolume:.4g}" if status.hypervolume is not None else "-"
-        self._progress.update(self._task, completed=status.done, failed=status.failed, front=status.frontier_size, hv=hv)
+        self._progress.update(
+            self._task, completed=status.done, failed=status.failed, front=status.frontier_size, hv=hv_label(status)
+        )
+
+
+def hv_label(status: SweepStatus) -> str:
+    """The hypervolume as the bar shows it: a Monte Carlo estimate with its standard error, and the
+    share of the exact front's hypervolume when the problem knows its front."""
+    if status.hypervolume is None:
+        return "-"
+    label = f"{status.hypervolume:.4g}"
+    if status.hypervolume_method == "monte_carlo":
+        label = f"≈{label} ± {status.hypervolume_stderr or 0.0:.2g} (estimate)"
+    if status.hv_ratio is not None:
+        label += f" ({status.hv_ratio:.1%} of exact front)"
+    return label
 
 
 def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str]) -> Table:

@@ -223,4 +223,8 @@ def _write_progress(out: Path, trials: pa.Table, objectives: tuple[S.Objective, 
         hv = hypervolume(front, reference_point=ref, directions=directions) if front.shape[0] else 0.0
         rows["hypervolume"].append(hv)
         rows["time"].append(t0 + timedelta(seconds=2.0 * k))
+        rows["hypervolume_method"].append("exact")
+        rows["hypervolume_stderr"].append(0.0)
+        rows["igd_plus"].append(None)  # this fake problem has no exact front
+        rows["hv_ratio"].append(None)
     pq.write_table(pa.table(rows, schema=S.progress_schema().with_metadata(meta)), out / S.PROGRESS_FILE)

@@ -5,6 +5,16 @@ Pure numpy/pandas on top of ``moocore``; no Ray, torch or plotting imports.
 
 from __future__ import annotations
 
+from paretosweep.frontier._hv_estimate import (
+    ContributionEstimate,
+    HypervolumeEstimate,
+    contribution_method,
+    hv_contributions_auto,
+    hv_contributions_monte_carlo,
+    hypervolume_auto,
+    hypervolume_method,
+    hypervolume_monte_carlo,
+)
 from paretosweep.frontier._indicators import (
     additive_epsilon,
     auto_reference_point,
@@ -17,6 +27,14 @@ from paretosweep.frontier._picks import PICKS, pick
 
 __all__ = [
     "PICKS",
+    "ContributionEstimate",
+    "HypervolumeEstimate",
+    "contribution_method",
+    "hv_contributions_auto",
+    "hv_contributions_monte_carlo",
+    "hypervolume_auto",
+    "hypervolume_method",
+    "hypervolume_monte_carlo",
     "additive_epsilon",
     "auto_reference_point",
     "hv_contributions",

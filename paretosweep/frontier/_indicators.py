@@ -5,7 +5,8 @@ convert to minimisation once, and hand the numbers to ``moocore``. None modifies
 
 Exact hypervolume is cheap for 2-4 objectives (O(n log n) up to 3-D, O(n^2) in 4-D) but its
 cost grows exponentially with the number of objectives; beyond about 8 objectives expect
-seconds to minutes for a few hundred points. No estimator is provided yet.
+seconds to minutes for a few hundred points. ``_hv_estimate.py`` holds the measured costs, the
+rule for when exact is affordable and the Monte Carlo estimate used beyond it.
 """
 
 from __future__ import annotations

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from paretosweep.results._schema import (
+    EXACT_FRONT_FILE,
     FRONTIER_EXTRA_FIELDS,
     FRONTIER_FILE,
     KINDS,
+    META_HV_CONTRIBUTION,
     META_OBJECTIVES,
     META_REFERENCE_POINT,
     META_SCHEMA_VERSION,
     META_SPEC,
     META_TASKS,
+    PROGRESS_BASE_FIELDS,
     PROGRESS_FIELDS,
     PROGRESS_FILE,
     SCHEMA_VERSION,
@@ -34,14 +37,17 @@ from paretosweep.results._store import (
 )
 
 __all__ = [
+    "EXACT_FRONT_FILE",
     "FRONTIER_EXTRA_FIELDS",
     "FRONTIER_FILE",
     "KINDS",
+    "META_HV_CONTRIBUTION",
     "META_OBJECTIVES",
     "META_REFERENCE_POINT",
     "META_SCHEMA_VERSION",
     "META_SPEC",
     "META_TASKS",
+    "PROGRESS_BASE_FIELDS",
     "PROGRESS_FIELDS",
     "PROGRESS_FILE",
     "SCHEMA_VERSION",

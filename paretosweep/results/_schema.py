@@ -4,7 +4,10 @@ A run directory holds three files (see ``../shared/DESIGN.md``):
 
 * ``trials.parquet``   one row per trial, every status included;
 * ``frontier.parquet`` the non-dominated completed trials plus ``hv_contribution``;
-* ``progress.parquet`` trials done, compute spent and hypervolume over time.
+* ``progress.parquet`` trials done, compute spent and hypervolume over time;
+* ``exact_front.parquet`` (only when the problem knows its exact front) a dense sample of that
+  front, one float64 column per objective column; read back on resume so ``igd_plus`` and
+  ``hv_ratio`` of progress.parquet can be recomputed.
 
 Every file carries the schema-metadata key ``paretosweep.objectives``: a JSON list of
 ``{"name", "column", "direction"}``. Objective and metric columns (``f"{task}_{metric}"``,
@@ -24,12 +27,15 @@ SCHEMA_VERSION = "1"
 TRIALS_FILE = "trials.parquet"
 FRONTIER_FILE = "frontier.parquet"
 PROGRESS_FILE = "progress.parquet"
+EXACT_FRONT_FILE = "exact_front.parquet"
 
 META_OBJECTIVES = b"paretosweep.objectives"
 META_SCHEMA_VERSION = b"paretosweep.schema_version"
 META_TASKS = b"paretosweep.tasks"
 META_REFERENCE_POINT = b"paretosweep.reference_point"
 META_SPEC = b"paretosweep.spec"
+#: frontier.parquet: JSON ``{"method": "exact"|"monte_carlo", "stderr": [per row]}`` of ``hv_contribution``.
+META_HV_CONTRIBUTION = b"paretosweep.hv_contribution"
 
 STATUSES = ("completed", "failed", "diverged")
 KINDS = ("scalarization", "method")
@@ -69,7 +75,14 @@ PROGRESS_FIELDS: tuple[pa.Field, ...] = (
     pa.field("frontier_size", pa.int64()),
     pa.field("hypervolume", pa.float64()),
     pa.field("time", pa.timestamp("ms", tz="UTC")),
+    # Added in the same schema version (older files lack them; readers fill nulls):
+    pa.field("hypervolume_method", pa.string()),  # "exact" or "monte_carlo" (an estimate)
+    pa.field("hypervolume_stderr", pa.float64()),  # standard error of the estimate; 0.0 if exact
+    pa.field("igd_plus", pa.float64()),  # IGD+ of the non-dominated set to the exact front (else null)
+    pa.field("hv_ratio", pa.float64()),  # hypervolume / that of the exact front, same reference point
 )
+#: The progress columns every schema-version-1 file has (files written before the four above).
+PROGRESS_BASE_FIELDS: tuple[pa.Field, ...] = PROGRESS_FIELDS[:8]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 ``RunStore`` keeps the trials of a run in memory (a pyarrow table in ingestion order),
 ingests new results idempotently by ``trial_id`` and rewrites the three files on
-``write()``. Every file carries the schema metadata of ``_schema.py``, so any reader can
-find the objectives. Paths are local paths or pyarrow filesystem URIs (``s3://…``,
-``gs://…``, ``file://…``); a ``pyarrow.fs.FileSystem`` may also be passed explicitly.
+``write()`` (plus ``exact_front.parquet`` once, when the driver passes the problem's exact
+front with ``set_exact_front``; see ``_exact_front.py``). Every file carries the schema
+metadata of ``_schema.py``, so any reader can find the objectives. Paths are local paths or
+pyarrow filesystem URIs (``s3://…``, ``gs://…``, ``file://…``); a ``pyarrow.fs.FileSystem``
+may also be passed explicitly.
 """
 
 from __future__ import annotations
@@ -27,19 +29,26 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from paretosweep.errors import ConfigError, ResultSchemaError, RunDirectoryError, did_you_mean
-from paretosweep.frontier._indicators import auto_reference_point, hv_contributions, hypervolume
+from paretosweep.frontier._indicators import auto_reference_point
 from paretosweep.frontier._pareto import maximise_flags, nan_rows, non_dominated_mask
+from paretosweep.results._exact_front import (
+    ExactFrontIndicators, align_exact_front, exact_front_from_table, exact_front_table,
+)
+from paretosweep.results._progress import contributions_with_label, frontier_columns
 from paretosweep.results._schema import (
-    FRONTIER_EXTRA_FIELDS, FRONTIER_FILE, KINDS, META_OBJECTIVES, META_REFERENCE_POINT,
-    META_SCHEMA_VERSION, META_SPEC, META_TASKS, PROGRESS_FILE, SCHEMA_VERSION, STATUSES,
-    TRIAL_FIELDS, TRIALS_FILE, Objective, frontier_schema, objectives_from_json,
-    objectives_to_json, progress_schema, trials_schema,
+    EXACT_FRONT_FILE, FRONTIER_EXTRA_FIELDS, FRONTIER_FILE, KINDS, META_HV_CONTRIBUTION,
+    META_OBJECTIVES, META_REFERENCE_POINT, META_SCHEMA_VERSION, META_SPEC, META_TASKS,
+    PROGRESS_BASE_FIELDS, PROGRESS_FILE, SCHEMA_VERSION, STATUSES, TRIAL_FIELDS, TRIALS_FILE,
+    Objective, frontier_schema, objectives_from_json, objectives_to_json, progress_schema,
+    trials_schema,
 )
 
 _TIMESTAMPS = ("started_at", "finished_at")
 _LISTS = ("weights", "effective_weights_mean", "effective_weights_final")
 _JSON_TEXT = ("hparams", "history")
 _FIXED = tuple(f.name for f in TRIAL_FIELDS)
+#: Progress columns recomputed by ``recompute_progress`` (all but counts and times).
+_RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolume_stderr", "igd_plus", "hv_ratio")
 
 
 # --------------------------------------------------------------------------- filesystem I/O
@@ -142,6 +151,14 @@ def _read_table(fs: pafs.FileSystem, path: str, run: str) -> pa.Table:
             f"{SCHEMA_VERSION}. Re-run the sweep or use the paretosweep version that wrote it."
         )
     return table
+
+
+def _complete_progress(table: pa.Table) -> pa.Table:
+    """A progress table written before the indicator columns existed, with those columns null."""
+    for f in progress_schema():
+        if f.name not in table.column_names:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    return table.select(progress_schema().names).cast(progress_schema())
 
 
 def _check_columns(table: pa.Table, expected: Sequence[pa.Field], path: str, *, prefix: bool) -> None:
@@ -329,6 +346,7 @@ class RunStore:
         self._trials = pa.table({})
         self._progress = progress_schema().empty_table()
         self._ids: set[str] = set()
+        self._exact: ExactFrontIndicators | None = None
         self._opened_at = datetime.now(timezone.utc)
         if self._fs.get_file_info(self._file(TRIALS_FILE)).type != pafs.FileType.NotFound:
             self._load()
@@ -366,6 +384,11 @@ class RunStore:
     def reference_point(self) -> tuple[float, ...] | None:
         """The fixed hypervolume reference point (raw units), or None while it is automatic."""
         return self._require().reference_point
+
+    @property
+    def exact_front(self) -> np.ndarray | None:
+        """The exact front's ``[k, m]`` points in objective order (a copy), or None."""
+        return None if self._exact is None else self._exact.points.copy()
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -421,6 +444,9 @@ class RunStore:
         self._trials = trials_schema(meta.metric_columns).empty_table()
         self._progress = progress_schema().empty_table()
         self._ids = set()
+        self._exact = None
+        if self._fs.get_file_info(self._file(EXACT_FRONT_FILE)).type == pafs.FileType.File:
+            self._fs.delete_file(self._file(EXACT_FRONT_FILE))  # a replaced run's front is not this run's
         self._write_files()
         return self
 
@@ -448,8 +474,41 @@ class RunStore:
         progress = self._file(PROGRESS_FILE)
         if self._fs.get_file_info(progress).type != pafs.FileType.NotFound:  # absent after a crash
             loaded = _read_table(self._fs, progress, self._location)
-            _check_columns(loaded, list(progress_schema()), progress, prefix=False)
-            self._progress = loaded.replace_schema_metadata(None).cast(progress_schema())
+            _check_columns(loaded, PROGRESS_BASE_FIELDS, progress, prefix=True)
+            self._progress = _complete_progress(loaded.replace_schema_metadata(None))
+        self._exact = None
+        exact = self._file(EXACT_FRONT_FILE)
+        if self._fs.get_file_info(exact).type != pafs.FileType.NotFound:
+            points = exact_front_from_table(_read_table(self._fs, exact, self._location), meta.objectives, exact)
+            self._exact = ExactFrontIndicators(points, [o.direction for o in meta.objectives])
+
+    def set_exact_front(
+        self, points: Any, *, columns: Sequence[str], directions: Sequence[str]
+    ) -> None:
+        """Attach the problem's exact front: progress rows get ``igd_plus`` and ``hv_ratio``.
+
+        The points go to ``exact_front.parquet`` (atomically), so a resumed run and
+        ``recompute_progress()`` have them without the problem. Passing the front already
+        stored changes nothing; a different one recomputes the stored progress rows.
+
+        Args:
+            points: ``[k, len(columns)]`` dense sample of the exact front (raw units).
+            columns: the objective column of each coordinate.
+            directions: ``min``/``max`` per column.
+
+        Raises:
+            ConfigError: if columns/directions are not the run's objectives, or the points
+                are not finite.
+        """
+        meta = self._require()
+        aligned = align_exact_front(points, columns=columns, directions=directions, objectives=meta.objectives)
+        if self._exact is not None and np.array_equal(aligned, self._exact.points):
+            return
+        table = exact_front_table(aligned, meta.objectives)
+        atomic_write_table(table.replace_schema_metadata(meta.encode()), self._file(EXACT_FRONT_FILE), self._fs)
+        self._exact = ExactFrontIndicators(aligned, [o.direction for o in meta.objectives])
+        if self._progress.num_rows:
+            self.recompute_progress()
 
     # -- ingest and write --------------------------------------------------------------
     def ingest(self, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -494,7 +553,8 @@ class RunStore:
 
         Returns:
             The current progress summary, the columns of progress.parquet as a dict
-            (``hypervolume``, ``frontier_size``, ``trials_done``, ...).
+            (``hypervolume`` with ``hypervolume_method`` and ``hypervolume_stderr``,
+            ``frontier_size``, ``trials_done``, ``igd_plus``, ``hv_ratio``, ...).
         """
         self._require()
         row = self._progress_row(self._trials, self._reference(self._trials))
@@ -538,18 +598,22 @@ class RunStore:
         return fixed
 
     def recompute_progress(self) -> pd.DataFrame:
-        """Recompute every progress row's hypervolume at the final reference point.
+        """Recompute every progress row's hypervolume and indicators at the final reference point.
 
         The final point is the fixed one, else ``auto_reference_point`` of all completed
         trials. Row ``k`` is recomputed from the first ``trials_done`` trials in ingestion
-        order, i.e. exactly the trials known when it was written. All files are rewritten.
+        order, i.e. exactly the trials known when it was written: ``hypervolume`` with its
+        method and standard error, ``frontier_size``, and ``igd_plus``/``hv_ratio`` from the
+        stored exact front (null without one). All files are rewritten.
         """
         self._require()
         ref = self._reference(self._trials)
         done = self._progress.column("trials_done").to_pylist()
-        hv = [self._progress_row(self._trials.slice(0, n), ref)["hypervolume"] for n in done]
-        index = self._progress.schema.get_field_index("hypervolume")
-        self._progress = self._progress.set_column(index, "hypervolume", pa.array(hv, pa.float64()))
+        rows = [self._progress_row(self._trials.slice(0, n), ref) for n in done]
+        for name in _RECOMPUTED:
+            index = self._progress.schema.get_field_index(name)
+            field_ = self._progress.schema.field(index)
+            self._progress = self._progress.set_column(index, field_, pa.array([r[name] for r in rows], field_.type))
         self._write_files()
         return self._progress.to_pandas()
 
@@ -598,38 +662,30 @@ class RunStore:
             return None
         return tuple(auto_reference_point(finite, [o.direction for o in meta.objectives]).tolist())
 
-    def _frontier_table(self) -> pa.Table:
-        """Non-dominated usable rows of the trials table plus their HV contributions."""
+    def _frontier_table(self) -> tuple[pa.Table, bytes]:
+        """Non-dominated usable rows plus their HV contributions, and the contributions' label."""
         meta = self._require()
         directions = [o.direction for o in meta.objectives]
         values, usable = self._objective_values(self._trials)
         mask = np.zeros(self._trials.num_rows, dtype=bool)
         mask[usable] = non_dominated_mask(values[usable], directions=directions)
         ref = self._reference(self._trials)
-        contrib = (
-            hv_contributions(values[mask], reference_point=ref, directions=directions)
-            if ref is not None
-            else np.zeros(int(mask.sum()))
-        )
+        contrib, label = contributions_with_label(values[mask], directions=directions, reference_point=ref)
         front = self._trials.filter(pa.array(mask, pa.bool_()))
-        return front.append_column(FRONTIER_EXTRA_FIELDS[0], pa.array(contrib, pa.float64()))
+        return front.append_column(FRONTIER_EXTRA_FIELDS[0], pa.array(contrib, pa.float64())), label
 
     def _progress_row(self, table: pa.Table, ref: Sequence[float] | None) -> dict[str, Any]:
-        """Counts, compute and hypervolume of the trials in ``table`` (times left to the caller)."""
+        """Counts, compute, hypervolume and indicators of the trials in ``table`` (times left to the caller)."""
         directions = [o.direction for o in self._require().objectives]
         values, usable = self._objective_values(table)
         statuses = table.column("status").to_pylist()
         seconds = table.column("train_seconds").to_numpy().astype(np.float64)
-        points = values[usable]
         return {
             "trials_done": table.num_rows,
             "trials_completed": statuses.count("completed"),
             "trials_failed": table.num_rows - statuses.count("completed"),
             "compute_seconds": float(np.nansum(seconds)),
-            "frontier_size": int(non_dominated_mask(points, directions=directions).sum()),
-            "hypervolume": (
-                0.0 if ref is None else hypervolume(points, reference_point=ref, directions=directions)
-            ),
+            **frontier_columns(values[usable], directions=directions, reference_point=ref, exact=self._exact),
         }
 
     def _elapsed(self, now: datetime) -> float:
@@ -642,10 +698,11 @@ class RunStore:
     def _write_files(self) -> None:
         meta = self._require()
         metadata = meta.encode()
-        front_schema = frontier_schema(meta.metric_columns).with_metadata(metadata)
+        front, label = self._frontier_table()
+        front_schema = frontier_schema(meta.metric_columns).with_metadata({**metadata, META_HV_CONTRIBUTION: label})
         for name, table, schema in (
             (TRIALS_FILE, self._trials, trials_schema(meta.metric_columns).with_metadata(metadata)),
-            (FRONTIER_FILE, self._frontier_table(), front_schema),
+            (FRONTIER_FILE, front, front_schema),
             (PROGRESS_FILE, self._progress, progress_schema().with_metadata(metadata)),
         ):
             atomic_write_table(table.cast(schema), self._file(name), self._fs)

@@ -150,6 +150,27 @@ def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
     return store
 
 
+#: Points of the problem's exact front kept in the run for ``igd_plus`` / ``hv_ratio`` (issue 4).
+EXACT_FRONT_POINTS = 2000
+
+
+def attach_exact_front(store: RunStore, spec: SweepSpec, *, n_points: int = EXACT_FRONT_POINTS) -> bool:
+    """Hand the store the problem's exact front, when it has one for the run's objectives (issue 4).
+
+    The store keeps it in ``exact_front.parquet``; returns whether a front was attached.
+    """
+    from paretosweep.problems import make_problem
+
+    exact_front = getattr(make_problem(spec.problem.name, dict(spec.problem.params)), "exact_front", None)
+    if exact_front is None:
+        return False
+    front = exact_front(n_points)
+    if dict(zip(front.columns, front.directions, strict=True)) != {o.column: o.direction for o in store.objectives}:
+        return False  # the spec optimises other metrics than the ones the exact front describes
+    store.set_exact_front(front.points, columns=front.columns, directions=front.directions)
+    return True
+
+
 def run_sweep(
     spec: SweepSpec,
     *,
@@ -186,6 +207,7 @@ def run_sweep(
         _stop_ray(ray_started)
         raise
     store = open_store(plan, run_dir, resume=resume)
+    attach_exact_front(store, spec)  # issue 4: igd_plus / hv_ratio in progress.parquet
     done_ids = store.trial_ids()
     todo = [t for t in plan.trials if t.trial_id not in done_ids]
     status = SweepStatus(planned=len(plan.trials), done=len(plan.trials) - len(todo))
@@ -206,6 +228,10 @@ def run_sweep(
                 from paretosweep.sweep._optuna_searcher import optuna_search
 
                 search_alg, num_samples = optuna_search(spec, plan, todo)
+            if spec.sampler.name in RESULT_DRIVEN_SAMPLERS:  # issue 7: result-driven samplers hand out packs too
+                from paretosweep.sweep._packing_searcher import packing_search
+
+                search_alg, num_samples = packing_search(spec, search_alg, num_samples)
             tuner = tune.Tuner(
                 trainable,
                 tune_config=tune.TuneConfig(

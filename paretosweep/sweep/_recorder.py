@@ -29,6 +29,9 @@ class SweepStatus:
     failed: int = 0
     hypervolume: float | None = None
     frontier_size: int = 0
+    hypervolume_method: str | None = None  # "exact", or "monte_carlo" (then see hypervolume_stderr)
+    hypervolume_stderr: float | None = None
+    hv_ratio: float | None = None  # only when the problem knows its exact front
 
 
 class SweepRecorder(Callback):
@@ -73,8 +76,12 @@ class SweepRecorder(Callback):
         """Rewrite trials/frontier Parquet and append a progress row."""
         if self._unflushed:
             summary = self.store.write()
-            self.status.hypervolume = summary.get("hypervolume") if isinstance(summary, dict) else None
-            self.status.frontier_size = int(summary.get("frontier_size", 0)) if isinstance(summary, dict) else 0
+            summary = summary if isinstance(summary, dict) else {}
+            self.status.hypervolume = summary.get("hypervolume")
+            self.status.frontier_size = int(summary.get("frontier_size", 0))
+            self.status.hypervolume_method = summary.get("hypervolume_method")
+            self.status.hypervolume_stderr = summary.get("hypervolume_stderr")
+            self.status.hv_ratio = summary.get("hv_ratio")
         self._unflushed = 0
         self._last_flush = time.monotonic()
         if self.on_progress is not None:
