@@ -20,3 +20,15 @@ def test_estimate_is_labelled_with_its_error() -> None:
 def test_ratio_to_exact_front_is_shown() -> None:
     status = SweepStatus(planned=4, hypervolume=0.8, hypervolume_method="exact", hv_ratio=0.9123)
     assert hv_label(status) == "0.8 (91.2% of exact front)"
+
+
+def test_method_labels_tell_apart_configurations_of_one_method() -> None:
+    import pandas as pd
+
+    from paretosweep.cli_progress import method_labels
+
+    verdict = pd.DataFrame({
+        "method": ["mgda", "mgda", "pcgrad"],
+        "hparams": ['{"normalization": "none", "upper_bound": false}', '{"normalization": "none", "upper_bound": true}', "{}"],
+    })
+    assert method_labels(verdict) == ["mgda upper_bound=false", "mgda upper_bound=true", "pcgrad"]
