@@ -117,7 +117,7 @@ class BudgetSpec(_Frozen):
     lr: tuple[float, ...] = (1e-2,)
     optimizer: Literal["adam", "sgd"] = "adam"
     #: Weight vectors trained together in one Ray trial as a vectorised ensemble (issue 7);
-    #: ``auto``: min(16, number of trials) on CPU, min(64, number of trials) with a GPU.
+    #: ``auto``: from the model's parameter count and the device (paretosweep.trial._packed.auto_pack_size).
     pack_size: int | Literal["auto"] = 1
 
     @field_validator("pack_size")

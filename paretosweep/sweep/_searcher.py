@@ -56,12 +56,16 @@ class PlannedSearcher(Searcher):
 
 def resolve_pack_size(spec: SweepSpec, n_trials: int) -> int:
     """``budget.pack_size`` as a number: ``auto`` is :func:`~paretosweep.trial._packed.auto_pack_size`
-    of ``n_trials`` on the trial's device (a GPU when ``resources.gpu > 0``)."""
+    of ``n_trials`` on the trial's device (a GPU when ``resources.gpu > 0``), for the problem's
+    model size (one model is built to count its parameters)."""
+    from paretosweep.problems import make_problem
     from paretosweep.trial._packed import auto_pack_size
 
     size = spec.budget.pack_size
     if size == "auto":
-        return auto_pack_size(n_trials, "cuda" if spec.resources.gpu > 0 else "cpu")
+        model = make_problem(spec.problem.name, dict(spec.problem.params)).make_model(seed=spec.seed)
+        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        return auto_pack_size(n_trials, "cuda" if spec.resources.gpu > 0 else "cpu", n_params)
     assert isinstance(size, int)
     return size
 
@@ -71,8 +75,8 @@ def planned_search(spec: SweepSpec, todo: Sequence[TrialConfig]) -> tuple[Planne
 
     ``pack_size`` 1 hands out one trial per Tune trial (``{"trial": ...}``); above 1, scalarization
     trials of equal seed and lr go out in packs (``{"pack": [...]}``, see
-    :func:`paretosweep.trial._packed.make_packs`); ``auto`` is min(16, number of trials) on CPU and
-    min(64, number of trials) when trials get a GPU. A pack of one is sent as a plain trial.
+    :func:`paretosweep.trial._packed.make_packs`); ``auto`` see :func:`resolve_pack_size`. A pack
+    of one is sent as a plain trial.
     """
     from paretosweep.trial._packed import make_packs
 

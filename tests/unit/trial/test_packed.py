@@ -221,6 +221,24 @@ def test_auto_pack_size() -> None:
     assert auto_pack_size(5) == 5
     assert auto_pack_size(0) == 1
     assert auto_pack_size(100, "cuda") == 64
+    # from the model's size: members x parameters <= 2^18 on CPU, 2^26 on a GPU, a power of 2, <= 64
+    assert auto_pack_size(100, "cpu", n_params=3_235) == 64  # recsys
+    assert auto_pack_size(100, "cpu", n_params=22_350) == 8  # multimnist
+    assert auto_pack_size(100, "cpu", n_params=2**18 + 1) == 1
+    assert auto_pack_size(100, "cuda", n_params=2**20) == 64
+    assert auto_pack_size(100, "cuda", n_params=2**21) == 32
+    assert auto_pack_size(3, "cpu", n_params=10) == 3
+
+
+def test_resolve_pack_size_auto_counts_the_models_parameters() -> None:
+    from paretosweep.config import parse_spec
+    from paretosweep.sweep._searcher import resolve_pack_size
+
+    def spec(problem: str) -> object:
+        return parse_spec({"problem": {"name": problem}, "budget": {"pack_size": "auto"}})
+
+    assert resolve_pack_size(spec("recsys"), 100) == 64
+    assert resolve_pack_size(spec("multimnist"), 100) == 8
 
 
 def test_inherited_packed_hook_is_not_used_when_task_losses_is_overridden() -> None:
