@@ -1,13 +1,13 @@
 """Problems: data + model + per-task losses and metrics, and the registry that names them.
 
-Built-ins (``paretosweep problems`` lists them): ``fonseca``, ``cagrad_toy``, ``synthetic``,
-``multimnist``, ``recsys``. A user's problem is named by import path, ``"mypkg.tasks:make"``,
+Built-ins (``paretosweep problems`` lists them): ``fonseca``, ``cagrad_toy``, ``three_wells``,
+``synthetic``, ``multimnist``, ``recsys``. A user's problem is named by import path, ``"mypkg.tasks:make"``,
 and follows :class:`Problem`.
 """
 
 from __future__ import annotations
 
-from paretosweep.problems._protocol import Direction, ExactFront, Metric, Problem, TaskSpec, column
+from paretosweep.problems._protocol import Direction, ExactFront, Metric, PackedProblem, Problem, TaskSpec, column
 from paretosweep.problems._registry import (
     available_problems,
     canonical_params_json,
@@ -18,12 +18,13 @@ from paretosweep.problems._registry import (
 )
 
 # Built-ins register themselves on import (after the registry exists).
-from paretosweep.problems import _cagrad_toy, _fonseca, _multimnist, _recsys, _synthetic  # noqa: F401  isort: skip
+from paretosweep.problems import _cagrad_toy, _fonseca, _multimnist, _recsys, _synthetic, _three_wells  # noqa: F401  isort: skip
 
 __all__ = [
     "Direction",
     "ExactFront",
     "Metric",
+    "PackedProblem",
     "Problem",
     "TaskSpec",
     "available_problems",

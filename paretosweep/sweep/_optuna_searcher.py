@@ -1,4 +1,4 @@
-"""Optuna's multi-objective samplers (``sampler: {name: optuna_tpe | optuna_nsga2}``) as a Tune searcher.
+"""Optuna's multi-objective samplers (``sampler: {name: optuna_tpe | optuna_nsga2 | optuna_gp}``) as a Tune searcher.
 
 Ray Tune's :class:`~ray.tune.search.optuna.OptunaSearch` does the sampling, over the ``m − 1``
 uniforms ``u0 …`` of :mod:`paretosweep.sampling._optuna` (mapped to the simplex there), with
@@ -8,8 +8,9 @@ both ways, because the trainable takes ``{"trial": TrialConfig.to_dict()}`` conf
 (``paretosweep_row``): ``suggest`` maps Optuna's ``u`` to a trial config, ``on_trial_complete``
 hands Optuna the row's objective values (a failed or diverged trial is told as failed).
 One trial per Optuna suggestion: the sampler needs ``budget.seeds_per_weight: 1`` and one lr
-(checked in planning). NSGA-II's population is ``min(50, max(4, n_weights // 4))`` so a small
-budget still sees a few generations.
+(checked in planning). The Optuna sampler of each name (TPE, NSGA-II with population
+``min(50, max(4, n_weights // 4))``, the GP sampler with its log-EHVI acquisition) is built by
+:func:`paretosweep.sampling._optuna.make_optuna_sampler`, seeded with ``spec.seed``.
 """
 
 from __future__ import annotations
@@ -23,16 +24,14 @@ from ray.tune.search import Searcher
 from paretosweep.config import SweepSpec
 from paretosweep.planning import Plan, TrialConfig, plan_trials
 from paretosweep.sampling import param_names, unit_to_simplex
+from paretosweep.sampling._optuna import make_optuna_sampler, nsga2_population
 from paretosweep.sweep._trainable import ROW_KEY
 
-
-def nsga2_population(n_weights: int) -> int:
-    """NSGA-II population for a budget: a few generations even for small budgets."""
-    return min(50, max(4, n_weights // 4))
+__all__ = ["OptunaWeightSearcher", "nsga2_population", "optuna_search"]
 
 
 class OptunaWeightSearcher(Searcher):
-    """Runs ``OptunaSearch`` (TPE or NSGA-II) over the simplex weights for ``budget.n_weights`` trials."""
+    """Runs ``OptunaSearch`` (TPE, NSGA-II or GP) over the simplex weights for ``budget.n_weights`` trials."""
 
     def __init__(self, spec: SweepSpec, objectives: list[tuple[str, str]], *, extra: list[dict[str, Any]] | None = None) -> None:
         import optuna
@@ -42,10 +41,8 @@ class OptunaWeightSearcher(Searcher):
         self._spec = spec
         self._m = len(objectives)
         self._columns = [c for c, _ in objectives]
-        if spec.sampler.name == "optuna_tpe":
-            sampler = optuna.samplers.TPESampler(seed=spec.seed)
-        else:
-            sampler = optuna.samplers.NSGAIISampler(seed=spec.seed, population_size=nsga2_population(spec.budget.n_weights))
+        sampler = make_optuna_sampler(spec.sampler.name, seed=spec.seed, n_weights=spec.budget.n_weights, m=self._m)
+        self.sampler = sampler
         space = {name: optuna.distributions.FloatDistribution(0.0, 1.0) for name in param_names(self._m)}
         self._inner = OptunaSearch(space=space, metric=self._columns, mode=[d for _, d in objectives], sampler=sampler)
         self._suggested = 0

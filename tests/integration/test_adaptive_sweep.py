@@ -68,7 +68,7 @@ def test_adaptive_sweep_completes_within_budget_and_matches_the_lattice(local_ra
     assert found >= 0.97 * lattice_hv, (found, lattice_hv)
 
 
-@pytest.mark.parametrize("sampler", ["optuna_tpe", "optuna_nsga2"])
+@pytest.mark.parametrize("sampler", ["optuna_tpe", "optuna_nsga2", "optuna_gp"])
 def test_optuna_sweep_runs_its_budget_through_tune(local_ray: None, tmp_path: Path, sampler: str) -> None:
     """Optuna's samplers through Ray Tune's OptunaSearch: n_weights trials, each on the simplex."""
     summary = paretosweep.run({**spec(tmp_path, {"name": sampler}), "budget": {"n_weights": 5, "epochs": 2, "lr": 0.02}})
@@ -88,3 +88,24 @@ def test_a_resumed_adaptive_sweep_reuses_its_stored_trials(local_ray: None, tmp_
     second = paretosweep.run(larger, resume=True)
     trials = paretosweep.load_trials(second.run_dir)
     assert second.ran == 2 and len(trials) == 7 and trials.trial_id.is_unique
+
+
+def test_adaptive_sweep_with_focus_seeds_and_retests(local_ray: None, tmp_path: Path) -> None:
+    """Focus region, 2 seeds per weight vector and re-tests through real Tune: every row an ordinary trial.
+
+    Re-tests (if the noise makes a point look dominated by a small margin) are extra trials of an
+    earlier weight vector on a new seed; ids stay unique; nothing exceeds the searcher's cap.
+    """
+    focused = {
+        **spec(tmp_path, {"name": "adaptive", "tolerance": 0.01, "batch": 2, "focus": ["f1_loss <= 0.5"],
+                          "refine": {"focus": 0.5, "knee": 0.25}, "retests": 2, "retest_margin": 0.5}),
+        "budget": {"n_weights": 5, "seeds_per_weight": 2, "epochs": 2, "lr": 0.02},
+    }
+    summary = paretosweep.run(focused)
+    trials = paretosweep.load_trials(summary.run_dir)
+    assert (trials.status == "completed").all() and trials.trial_id.is_unique
+    assert 10 <= len(trials) <= 10 + 2
+    seeds_by_weight = trials.groupby(trials.weights.map(lambda w: tuple(np.round(w, 9))))["seed"].apply(sorted)
+    assert len(seeds_by_weight) == 5
+    for seeds in seeds_by_weight:
+        assert seeds[:2] == [0, 1] and len(set(seeds)) == len(seeds)

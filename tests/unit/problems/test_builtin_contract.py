@@ -16,6 +16,7 @@ CPU = torch.device("cpu")
 SMALL: dict[str, dict[str, Any]] = {
     "fonseca": {},
     "cagrad_toy": {},
+    "three_wells": {},
     "synthetic": {"n_samples": 800},
     "multimnist": {"n_train": 400, "n_test": 300},
     "recsys": {"n_samples": 8000},
@@ -23,7 +24,7 @@ SMALL: dict[str, dict[str, Any]] = {
 #: Problems whose data depends on ``data_seed`` (the analytic ones have no data).
 WITH_DATA = ("synthetic", "multimnist", "recsys")
 #: Adam learning rate and steps of the equal-weights sanity run.
-SANITY = {"fonseca": (0.05, 200), "cagrad_toy": (0.05, 300), "synthetic": (0.01, 300),
+SANITY = {"fonseca": (0.05, 200), "cagrad_toy": (0.05, 300), "three_wells": (0.05, 200), "synthetic": (0.01, 300),
           "multimnist": (0.01, 150), "recsys": (0.01, 300)}  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from paretosweep.problems import (
     register_problem,
 )
 
-BUILT_INS = {"fonseca", "cagrad_toy", "synthetic", "multimnist", "recsys"}
+BUILT_INS = {"fonseca", "cagrad_toy", "three_wells", "synthetic", "multimnist", "recsys"}
 QUADRATIC = "tests.problems_for_tests:make_quadratic"
 
 
