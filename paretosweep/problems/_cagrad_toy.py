@@ -37,15 +37,14 @@ reaches ``-19.989``; the test suite checks on dense grids that no point of the p
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import numpy as np
 import torch
-from torch import nn
 
 from paretosweep.errors import ConfigError
-from paretosweep.problems._common import DecisionVector, check_float, check_int, decision_vector
+from paretosweep.problems._analytic import AnalyticProblem
+from paretosweep.problems._common import check_float, check_int
 from paretosweep.problems._protocol import ExactFront, Metric, TaskSpec, column
 from paretosweep.problems._registry import register_problem
 
@@ -92,7 +91,7 @@ def _front_points(n_points: int) -> np.ndarray:
     return points
 
 
-class CAGradToy:
+class CAGradToy(AnalyticProblem):
     """The CAGrad toy as a Problem: the model is the point ``x`` (``[2]``)."""
 
     name = "cagrad_toy"
@@ -108,32 +107,15 @@ class CAGradToy:
         )
         self.default_reference_point = {c: 0.0 for c in _COLUMNS}
 
-    def make_model(self, *, seed: int) -> nn.Module:
-        """Start uniform in ``[-init_range, init_range]^2`` or at ``PAPER_STARTS[seed % 6]``."""
+    def objectives(self, x: torch.Tensor) -> torch.Tensor:
+        """``[..., 2] -> [..., 2]``: :func:`toy_objectives`."""
+        return toy_objectives(x)
+
+    def initial_x(self, seed: int) -> torch.Tensor:
+        """Uniform in ``[-init_range, init_range]^2`` or ``PAPER_STARTS[seed % 6]``."""
         if self.init == "paper":
-            initial = torch.tensor(PAPER_STARTS[seed % len(PAPER_STARTS)], dtype=torch.float64)
-        else:
-            generator = torch.Generator().manual_seed(seed)
-            initial = (torch.rand(2, generator=generator, dtype=torch.float64) * 2 - 1) * self.init_range
-        return DecisionVector(initial)
-
-    def train_batches(self, *, epoch: int, generator: torch.Generator) -> Iterator[None]:
-        """No data: ``steps_per_epoch`` empty batches."""
-        return iter([None] * self.steps_per_epoch)
-
-    def task_losses(self, model: nn.Module, batch: None, device: torch.device) -> torch.Tensor:
-        """``[2]``: ``(f1(x), f2(x))``, differentiable in ``x``."""
-        return toy_objectives(decision_vector(model))
-
-    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        """``{"f1_loss", "f2_loss"}`` at the current ``x`` (there is no held-out data)."""
-        with torch.no_grad():
-            values = toy_objectives(decision_vector(model).double()).cpu().tolist()
-        return dict(zip(_COLUMNS, values, strict=True))
-
-    def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
-        """Every parameter is shared: ``[x]``."""
-        return [decision_vector(model)]
+            return torch.tensor(PAPER_STARTS[seed % len(PAPER_STARTS)], dtype=torch.float64)
+        return self.uniform_start(seed, 2, self.init_range)
 
     def exact_front(self, n_points: int = 1000) -> ExactFront:
         """The exact (convex) front at ``n_points`` points of the Pareto set, ``f1`` ascending."""

@@ -22,20 +22,19 @@ Tchebycheff scalarization reaches the whole front.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
-from paretosweep.problems._common import DecisionVector, check_float, check_int, decision_vector
+from paretosweep.problems._analytic import AnalyticProblem
+from paretosweep.problems._common import check_float, check_int
 from paretosweep.problems._protocol import ExactFront, Metric, TaskSpec, column
 from paretosweep.problems._registry import register_problem
 
 _LOSS = (Metric("loss", "min"),)
 
 
-class FonsecaFleming:
+class FonsecaFleming(AnalyticProblem):
     """Fonseca-Fleming as a Problem: the model is the decision vector ``x`` (``[n_dim]``)."""
 
     name = "fonseca"
@@ -47,36 +46,16 @@ class FonsecaFleming:
         self.tasks = (TaskSpec("f1", _LOSS, 0.0), TaskSpec("f2", _LOSS, 0.0))
         self.default_reference_point = {column("f1", "loss"): 1.0, column("f2", "loss"): 1.0}
 
+    def initial_x(self, seed: int) -> torch.Tensor:
+        """``x ~ U[-init_range, init_range]^n_dim``, drawn from ``seed``."""
+        return self.uniform_start(seed, self.n_dim, self.init_range)
+
     def objectives(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., n] -> [..., 2]``: ``(f1, f2)`` at ``x``."""
         shift = 1.0 / math.sqrt(self.n_dim)
         f1 = 1.0 - torch.exp(-((x - shift) ** 2).sum(dim=-1))
         f2 = 1.0 - torch.exp(-((x + shift) ** 2).sum(dim=-1))
         return torch.stack([f1, f2], dim=-1)
-
-    def make_model(self, *, seed: int) -> nn.Module:
-        """``x ~ U[-init_range, init_range]^n_dim``, drawn from ``seed``."""
-        generator = torch.Generator().manual_seed(seed)
-        initial = (torch.rand(self.n_dim, generator=generator, dtype=torch.float64) * 2 - 1) * self.init_range
-        return DecisionVector(initial)
-
-    def train_batches(self, *, epoch: int, generator: torch.Generator) -> Iterator[None]:
-        """No data: ``steps_per_epoch`` empty batches."""
-        return iter([None] * self.steps_per_epoch)
-
-    def task_losses(self, model: nn.Module, batch: None, device: torch.device) -> torch.Tensor:
-        """``[2]``: ``(f1(x), f2(x))``, differentiable in ``x``."""
-        return self.objectives(decision_vector(model))
-
-    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        """``{"f1_loss", "f2_loss"}`` at the current ``x`` (there is no held-out data)."""
-        with torch.no_grad():
-            values = self.objectives(decision_vector(model)).double().cpu().tolist()
-        return {column("f1", "loss"): values[0], column("f2", "loss"): values[1]}
-
-    def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
-        """Every parameter is shared: ``[x]``."""
-        return [decision_vector(model)]
 
     def exact_front(self, n_points: int = 1000) -> ExactFront:
         """The exact front at ``n_points`` evenly spaced ``t`` of the Pareto set, ``f1`` ascending."""
