@@ -159,6 +159,10 @@ class ExactFront:
         directions: ``min``/``max`` per column.
         points: ``[n, k]`` dense sample of the exact front.
         reference_point: the reference point for hypervolume (worse than every front point).
+        hypervolume: the continuous front's hypervolume at ``reference_point`` when the problem
+            knows it better than ``points`` do (a finite sample of a front with more than two
+            objectives holds noticeably less: ``three_wells``' 2,000 points about 4 % less);
+            None: the hypervolume of ``points`` is used.
     """
 
     columns: tuple[str, ...]
@@ -166,3 +170,4 @@ class ExactFront:
     points: np.ndarray
     reference_point: tuple[float, ...]
     notes: str = field(default="")
+    hypervolume: float | None = None

@@ -8,13 +8,17 @@ resume, so ``recompute_progress()`` can still compute the two progress indicator
 * ``igd_plus`` = IGD+ of the current non-dominated set to the exact front (Ishibuchi et al.,
   EMO 2015; lower is better, 0 when the set weakly dominates every exact point);
 * ``hv_ratio`` = ``HV(set, r) / HV(exact front, r)`` at the same reference point ``r`` as the
-  row's ``hypervolume`` (1 means the set has all the volume a sampled exact front has; a set
-  lying between the front's samples can exceed 1 by about the sampling gap).
+  row's ``hypervolume``. ``HV(exact front, r)`` is the continuous front's value when the problem
+  gives it (``ExactFront.hypervolume``, kept in the file's metadata under
+  :data:`HYPERVOLUME_KEY` with its reference point) and ``r`` is that reference point; else the
+  hypervolume of the stored points (then a set lying between the front's samples can exceed 1
+  by about the sampling gap).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +28,24 @@ from paretosweep.errors import ConfigError, ResultSchemaError
 from paretosweep.frontier._hv_estimate import hypervolume_auto
 from paretosweep.frontier._indicators import igd_plus
 from paretosweep.results._schema import Objective
+
+#: ``exact_front.parquet`` metadata: JSON ``{"reference_point": [...], "hypervolume": v}`` in
+#: objective order, the continuous front's hypervolume when the problem knows it.
+HYPERVOLUME_KEY = b"paretosweep.exact_front_hypervolume"
+
+
+def known_hypervolume_metadata(reference_point: Sequence[float], hypervolume: float) -> dict[bytes, bytes]:
+    """The metadata entry recording a known exact-front hypervolume at a reference point."""
+    return {HYPERVOLUME_KEY: json.dumps({"reference_point": [float(v) for v in reference_point], "hypervolume": float(hypervolume)}).encode()}
+
+
+def known_hypervolume_from_metadata(metadata: dict[bytes, bytes] | None) -> dict[tuple[float, ...], float]:
+    """``{reference point: hypervolume}`` recorded by :func:`known_hypervolume_metadata` (empty if none)."""
+    raw = (metadata or {}).get(HYPERVOLUME_KEY)
+    if raw is None:
+        return {}
+    entry = json.loads(raw)
+    return {tuple(float(v) for v in entry["reference_point"]): float(entry["hypervolume"])}
 
 
 def align_exact_front(
@@ -81,10 +103,14 @@ def exact_front_from_table(table: pa.Table, objectives: Sequence[Objective], pat
 class ExactFrontIndicators:
     """IGD+ and hypervolume ratio against a stored exact front, its hypervolume cached per reference point."""
 
-    def __init__(self, points: np.ndarray, directions: Sequence[str]) -> None:
+    def __init__(
+        self, points: np.ndarray, directions: Sequence[str], known: Mapping[tuple[float, ...], float] | None = None
+    ) -> None:
+        """``known``: continuous-front hypervolumes by reference point (objective order), used as is."""
         self.points = points
         self.directions = tuple(directions)
-        self._hv: dict[tuple[float, ...], float] = {}
+        self.known = dict(known or {})
+        self._hv: dict[tuple[float, ...], float] = dict(self.known)
 
     def exact_hypervolume(self, reference_point: Sequence[float]) -> float:
         """HV of the exact front at ``reference_point`` (exact or estimated, see ``hypervolume_auto``)."""

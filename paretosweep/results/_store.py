@@ -33,6 +33,7 @@ from paretosweep.frontier._indicators import auto_reference_point
 from paretosweep.frontier._pareto import maximise_flags, nan_rows, non_dominated_mask
 from paretosweep.results._exact_front import (
     ExactFrontIndicators, align_exact_front, exact_front_from_table, exact_front_table,
+    known_hypervolume_from_metadata, known_hypervolume_metadata,
 )
 from paretosweep.results._progress import contributions_with_label, frontier_columns
 from paretosweep.results._schema import (
@@ -479,11 +480,19 @@ class RunStore:
         self._exact = None
         exact = self._file(EXACT_FRONT_FILE)
         if self._fs.get_file_info(exact).type != pafs.FileType.NotFound:
-            points = exact_front_from_table(_read_table(self._fs, exact, self._location), meta.objectives, exact)
-            self._exact = ExactFrontIndicators(points, [o.direction for o in meta.objectives])
+            table = _read_table(self._fs, exact, self._location)
+            points = exact_front_from_table(table, meta.objectives, exact)
+            known = known_hypervolume_from_metadata(table.schema.metadata)
+            self._exact = ExactFrontIndicators(points, [o.direction for o in meta.objectives], known)
 
     def set_exact_front(
-        self, points: Any, *, columns: Sequence[str], directions: Sequence[str]
+        self,
+        points: Any,
+        *,
+        columns: Sequence[str],
+        directions: Sequence[str],
+        hypervolume: float | None = None,
+        reference_point: Sequence[float] | None = None,
     ) -> None:
         """Attach the problem's exact front: progress rows get ``igd_plus`` and ``hv_ratio``.
 
@@ -495,18 +504,31 @@ class RunStore:
             points: ``[k, len(columns)]`` dense sample of the exact front (raw units).
             columns: the objective column of each coordinate.
             directions: ``min``/``max`` per column.
+            hypervolume: the continuous front's hypervolume at ``reference_point`` (given in
+                ``columns`` order), when the problem knows it (``ExactFront.hypervolume``).
+            reference_point: where ``hypervolume`` was computed; needed with it.
 
         Raises:
-            ConfigError: if columns/directions are not the run's objectives, or the points
-                are not finite.
+            ConfigError: if columns/directions are not the run's objectives, the points are not
+                finite, or ``hypervolume`` comes without its reference point.
         """
         meta = self._require()
         aligned = align_exact_front(points, columns=columns, directions=directions, objectives=meta.objectives)
-        if self._exact is not None and np.array_equal(aligned, self._exact.points):
+        known: dict[tuple[float, ...], float] = {}
+        if hypervolume is not None:
+            if reference_point is None or len(reference_point) != len(columns):
+                raise ConfigError(
+                    f"`hypervolume` of the exact front needs its `reference_point` ({len(columns)} values, "
+                    f"one per column). Found {reference_point!r}."
+                )
+            ordered = tuple(float(reference_point[list(columns).index(o.column)]) for o in meta.objectives)
+            known = {ordered: float(hypervolume)}
+        if self._exact is not None and np.array_equal(aligned, self._exact.points) and known == self._exact.known:
             return
         table = exact_front_table(aligned, meta.objectives)
-        atomic_write_table(table.replace_schema_metadata(meta.encode()), self._file(EXACT_FRONT_FILE), self._fs)
-        self._exact = ExactFrontIndicators(aligned, [o.direction for o in meta.objectives])
+        metadata = {**meta.encode(), **(known_hypervolume_metadata(*next(iter(known.items()))) if known else {})}
+        atomic_write_table(table.replace_schema_metadata(metadata), self._file(EXACT_FRONT_FILE), self._fs)
+        self._exact = ExactFrontIndicators(aligned, [o.direction for o in meta.objectives], known)
         if self._progress.num_rows:
             self.recompute_progress()
 

@@ -167,7 +167,10 @@ def attach_exact_front(store: RunStore, spec: SweepSpec, *, n_points: int = EXAC
     front = exact_front(n_points)
     if dict(zip(front.columns, front.directions, strict=True)) != {o.column: o.direction for o in store.objectives}:
         return False  # the spec optimises other metrics than the ones the exact front describes
-    store.set_exact_front(front.points, columns=front.columns, directions=front.directions)
+    store.set_exact_front(
+        front.points, columns=front.columns, directions=front.directions,
+        hypervolume=front.hypervolume, reference_point=front.reference_point,
+    )
     return True
 
 

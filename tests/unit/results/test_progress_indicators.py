@@ -156,3 +156,29 @@ def test_many_objectives_get_a_labelled_estimate_in_progress_and_frontier(tmp_pa
     assert (store.read_frontier()["hv_contribution"] >= 0).all()
     store.recompute_progress()
     assert store.read_progress()["hypervolume"][0] == summary["hypervolume"]
+
+
+def test_a_known_continuous_front_hypervolume_is_the_ratios_denominator_and_survives_a_resume(tmp_path: Path) -> None:
+    continuous = 0.9  # in objective units at the reference point below; the points' HV is less
+    store = new_run(tmp_path / "run", reference_point=[1.5, -0.5])
+    store.set_exact_front(
+        FRONT[:, ::-1], columns=["right_acc", "left_loss"], directions=["max", "min"],
+        hypervolume=continuous, reference_point=[-0.5, 1.5],  # in the front's column order
+    )
+    store.ingest([row("a", 0.5, 0.6)])
+    store.write()
+    hv = hypervolume([[0.5, 0.6]], reference_point=[1.5, -0.5], directions=DIRS)
+    assert store.read_progress()["hv_ratio"][0] == pytest.approx(hv / continuous)
+    assert hypervolume(FRONT, reference_point=[1.5, -0.5], directions=DIRS) != pytest.approx(continuous)
+
+    resumed = RunStore(tmp_path / "run")
+    resumed.ingest([row("b", 0.9, 0.1)])
+    resumed.write()
+    both = hypervolume([[0.5, 0.6], [0.9, 0.1]], reference_point=[1.5, -0.5], directions=DIRS)
+    assert resumed.read_progress()["hv_ratio"].tolist() == pytest.approx([hv / continuous, both / continuous])
+
+
+def test_a_known_hypervolume_needs_its_reference_point(tmp_path: Path) -> None:
+    store = new_run(tmp_path / "run", reference_point=[1.5, -0.5])
+    with pytest.raises(ConfigError, match="reference_point"):
+        store.set_exact_front(FRONT, columns=["left_loss", "right_acc"], directions=["min", "max"], hypervolume=0.9)
