@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from datetime import datetime, timezone
 from typing import Any
 
 import torch

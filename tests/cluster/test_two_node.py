@@ -9,7 +9,6 @@ machine. The tests run in file order and share the cluster; the one that kills t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os

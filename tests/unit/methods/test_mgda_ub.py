@@ -16,7 +16,7 @@ from paretosweep.problems import make_problem
 from paretosweep.problems._protocol import RepresentationProblem, has_shared_representation
 from paretosweep.trial import train_trial
 from tests.unit.methods.method_asserts import assert_common_descent, grads_of
-from tests.unit.methods.method_inputs import WORKED_G, WORKED_J, SharedBottom, regression_data
+from tests.unit.methods.method_inputs import WORKED_J, SharedBottom, regression_data
 
 CPU = torch.device("cpu")
 

@@ -9,6 +9,7 @@ import paretosweep
 from paretosweep.errors import ConfigError
 from paretosweep.planning import design_weights
 from paretosweep.sampling import AdaptiveSampler, frontier_gaps, initial_design, propose
+from tests.unit.sampling.sampler_loop import run
 
 
 def circle_tchebycheff(w: np.ndarray) -> np.ndarray:
@@ -21,20 +22,6 @@ def convex_linear(w: np.ndarray) -> np.ndarray:
     """The minimiser of w·f on the convex front (1 - f1)^2 + (1 - f2)^2 = 1, f in [0, 1]^2."""
     w = np.asarray(w) / np.linalg.norm(w)
     return 1.0 - w
-
-
-def run(sampler: AdaptiveSampler, oracle) -> tuple[np.ndarray, np.ndarray]:
-    ws, fs = [], []
-    while True:
-        batch = sampler.ask()
-        if not len(batch):
-            break
-        for w in batch:
-            f = oracle(w)
-            sampler.tell(w, f)
-            ws.append(w)
-            fs.append(f)
-    return np.asarray(ws), np.asarray(fs)
 
 
 def test_initial_design_holds_the_corners_and_the_floor() -> None:

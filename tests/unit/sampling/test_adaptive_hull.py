@@ -8,23 +8,13 @@ import pytest
 from paretosweep.frontier import hypervolume
 from paretosweep.sampling import AdaptiveSampler, propose
 from paretosweep.sampling._hull import HULL_MAX_TASKS, lower_facets
+from tests.unit.sampling.sampler_loop import run
 
 
 def convex(w: np.ndarray) -> np.ndarray:
     """The minimiser of w·f on the convex front ‖1 − f‖ = 1, f in [0, 1]^m: f = 1 − w / ‖w‖."""
     w = np.asarray(w, dtype=np.float64)
     return 1.0 - w / np.linalg.norm(w)
-
-
-def run(sampler: AdaptiveSampler, oracle) -> tuple[np.ndarray, np.ndarray]:
-    ws, fs = [], []
-    while len(batch := sampler.ask()):
-        for w in batch:
-            f = oracle(w)
-            sampler.tell(w, f)
-            ws.append(w)
-            fs.append(f)
-    return np.asarray(ws), np.asarray(fs)
 
 
 def test_facet_weights_support_their_vertices() -> None:

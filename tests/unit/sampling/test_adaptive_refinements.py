@@ -10,6 +10,7 @@ from paretosweep.errors import ConfigError, UnknownNameError
 from paretosweep.sampling import AdaptiveSampler, parse_focus, propose
 from paretosweep.sampling._dense import crowding, knee_distances
 from paretosweep.sampling._noise import near_misses, per_weight
+from tests.unit.sampling.sampler_loop import run
 
 TWO = [("f1_loss", "min"), ("f2_loss", "min")]
 
@@ -23,16 +24,6 @@ def knee_front(w: np.ndarray, p: float = 0.3) -> np.ndarray:
 def circle(w: np.ndarray) -> np.ndarray:
     d = 1.0 / np.asarray(w)
     return d / np.linalg.norm(d)
-
-
-def run(sampler: AdaptiveSampler, oracle) -> np.ndarray:
-    fs = []
-    while len(batch := sampler.ask()):
-        for w in batch:
-            f = oracle(w)
-            sampler.tell(w, f)
-            fs.append(f)
-    return np.asarray(fs)
 
 
 # --- knee and crowding ------------------------------------------------------------------------
@@ -74,7 +65,7 @@ def test_knee_share_makes_the_frontier_dense_at_the_knee() -> None:
     near = []
     for share in (0.0, 0.5):
         sampler = AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=30, batch=2, tolerance=0.02, ideal=[0, 0], knee_share=share)
-        fs = run(sampler, knee_front)
+        _, fs = run(sampler, knee_front)
         near.append(int(np.sum(np.linalg.norm(fs - knee_front(np.array([0.5, 0.5])), axis=1) < 0.05)))
     assert near[1] >= near[0] + 4, near
 
@@ -105,14 +96,14 @@ def test_focus_region_gets_dense() -> None:
     region = parse_focus(["f1_loss <= 0.3"], TWO)
     counts = []
     for focus in (None, region):
-        fs = run(AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=30, batch=2, tolerance=0.02, ideal=[0, 0], focus=focus), circle)
+        _, fs = run(AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=30, batch=2, tolerance=0.02, ideal=[0, 0], focus=focus), circle)
         counts.append(int(np.sum(fs[:, 0] <= 0.3)))
     assert counts[1] >= 2 * counts[0], counts
 
 
 def test_focus_knee_refines_around_the_knee() -> None:
     sampler = AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=30, batch=2, tolerance=0.02, ideal=[0, 0], focus="knee")
-    fs = run(sampler, knee_front)
+    _, fs = run(sampler, knee_front)
     assert np.sum(np.linalg.norm(fs - knee_front(np.array([0.5, 0.5])), axis=1) < 0.05) >= 8
 
 
