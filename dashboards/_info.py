@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from paretosweep.comparison import method_labels
 from paretosweep.frontier import non_dominated_mask
 from paretosweep.results import Objective
 
@@ -122,7 +123,7 @@ def points_info(
     cols = [o.column for o in objectives]
     values = trials[cols].to_numpy(dtype=np.float64) if len(trials) else np.empty((0, len(cols)))
     usable = (trials["status"] == "completed").to_numpy() & np.isfinite(values).all(axis=1)
-    keep = ["trial_id", "kind", "method", "weights", "effective_weights_mean"]
+    keep = ["trial_id", "kind", "method", "weights", "effective_weights_mean", *(["hparams"] if "hparams" in trials.columns else [])]
     done, values = trials[keep][usable], values[usable]
     ids = done["trial_id"].to_numpy(dtype=object)
     on_front = member_mask(ids, frontier_ids)
@@ -134,7 +135,10 @@ def points_info(
         return PointGroup(role, label, ids[mask], values[mask], weights[mask], on_front[mask])
 
     groups = [group("trials", "Trials", ~is_method & ~on_front), group("frontier", "Frontier", on_front)]
-    names = done["method"].fillna("method").astype(str).to_numpy()
+    names = np.full(len(done), "", dtype=object)
+    if is_method.any():  # configurations of one method (mgda, mgda upper_bound=true) are groups of their own
+        methods = done[is_method].assign(method=done["method"][is_method].fillna("method"))
+        names[is_method] = method_labels(methods)
     for name in sorted(set(names[is_method])):
         groups.append(group("method", name, is_method & (names == name)))
     return PointsInfo(objectives, tasks, tuple(groups))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -114,6 +113,8 @@ def compare_table(verdict: pd.DataFrame) -> Table:
         "seconds (method / sweep)", "learnt weights", "nearest frontier weights",
         title="methods against the swept frontier (epsilon <= 0: the frontier dominates by |epsilon|)",
     )
+    from paretosweep.comparison import method_labels
+
     labels = method_labels(verdict)
     for (_, row), label in zip(verdict.iterrows(), labels):
         by = row.get("dominating_trial_id")
@@ -129,15 +130,3 @@ def compare_table(verdict: pd.DataFrame) -> Table:
         )
     return table
 
-
-def method_labels(verdict: pd.DataFrame) -> list[str]:
-    """The method name of each verdict row, plus the parameters that tell apart configurations of
-    the same method (``mgda`` and ``mgda upper_bound=true``)."""
-    params = [json.loads(h) if isinstance(h, str) else {} for h in verdict.get("hparams", [None] * len(verdict))]
-    names = [str(name) for name in verdict["method"]]
-    labels = []
-    for name, own in zip(names, params):
-        others = [p for n, p in zip(names, params) if n == name]
-        differing = sorted(k for k in own if any(p.get(k) != own[k] for p in others))
-        labels.append(" ".join([name, *(f"{k}={json.dumps(own[k])}" for k in differing)]))
-    return labels

@@ -224,6 +224,27 @@ def _summarise(table: pd.DataFrame, methods: pd.DataFrame, sweep_seconds: float)
 BOOKKEEPING_HPARAMS = ("attempts",)
 
 
+def method_labels(frame: pd.DataFrame) -> list[str]:
+    """Each row's method name, plus the parameters that tell apart configurations of the same
+    method in ``frame`` (``mgda upper_bound=false`` / ``mgda upper_bound=true``); retries and
+    other bookkeeping do not count. Reads the columns ``method`` and ``hparams`` (if present).
+
+    Example:
+        >>> method_labels(pd.DataFrame({"method": ["mgda", "mgda", "pcgrad"],
+        ...     "hparams": ['{"upper_bound": false}', '{"upper_bound": true, "attempts": 1}', None]}))
+        ['mgda upper_bound=false', 'mgda upper_bound=true', 'pcgrad']
+    """
+    hparams = frame["hparams"] if "hparams" in frame.columns else [None] * len(frame)
+    params = [json.loads(_hparams_key(h)) for h in hparams]
+    names = [str(name) for name in frame["method"]]
+    labels = []
+    for name, own in zip(names, params):
+        others = [p for n, p in zip(names, params) if n == name]
+        differing = sorted(k for k in own if any(p.get(k) != own[k] for p in others))
+        labels.append(" ".join([name, *(f"{k}={json.dumps(own[k])}" for k in differing)]))
+    return labels
+
+
 def _hparams_key(value: Any) -> str:
     """A canonical JSON string for grouping (``"{}"`` when absent)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):

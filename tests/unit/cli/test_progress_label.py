@@ -25,7 +25,7 @@ def test_ratio_to_exact_front_is_shown() -> None:
 def test_method_labels_tell_apart_configurations_of_one_method() -> None:
     import pandas as pd
 
-    from paretosweep.cli_progress import method_labels
+    from paretosweep.comparison import method_labels
 
     verdict = pd.DataFrame({
         "method": ["mgda", "mgda", "pcgrad"],

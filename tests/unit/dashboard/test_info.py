@@ -126,3 +126,14 @@ def test_thin_table_keeps_frontier_and_methods_then_spreads_the_rest() -> None:
     order = [int(t[1:]) for t in thin.trial_ids]
     assert order == sorted(order) and len(set(order)) == 100
     assert len(I.thin_table(table, 2).trial_ids) == 2  # more special rows than room: thinned too
+
+
+def test_two_configurations_of_one_method_are_two_groups() -> None:
+    from tests.unit.dashboard._frames import trial
+
+    base = trials()
+    extra = pd.DataFrame([trial("m2", 0.35, 0.6, weights=[0.3, 0.7], kind="method", method="pcgrad")])
+    extra["hparams"] = '{"alpha": 0.5}'
+    points = I.points_info(pd.concat([base, extra], ignore_index=True), FRONTIER_IDS, OBJECTIVES, TASKS)
+    assert [g.label for g in points.groups] == ["Trials", "Frontier", "pcgrad alpha=0.5", "pcgrad alpha=1.5"]
+    assert list(_group(points, "pcgrad alpha=0.5").trial_ids) == ["m2"]
