@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from typing import Any
 
 from ray.tune.search import Searcher
@@ -76,6 +77,17 @@ class OptunaWeightSearcher(Searcher):
         else:
             self._inner.on_trial_complete(trial_id, None, error=True)
 
+
+    def save(self, checkpoint_path: str) -> None:
+        """Tune checkpoints its searcher with the experiment state: the Optuna study included
+        (``OptunaSearch`` pickles its own state the same way)."""
+        with open(checkpoint_path, "wb") as file:
+            pickle.dump(self.__dict__, file)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Inverse of :meth:`save`."""
+        with open(checkpoint_path, "rb") as file:
+            self.__dict__.update(pickle.load(file))
 
 def optuna_search(spec: SweepSpec, plan: Plan, todo: list[TrialConfig]) -> tuple[OptunaWeightSearcher, int]:
     """The searcher and Tune's ``num_samples`` for an Optuna sweep (method trials of ``todo`` run too).

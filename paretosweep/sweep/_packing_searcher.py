@@ -118,7 +118,11 @@ class PackingSearcher(Searcher):
                 self.inner.on_trial_complete(sub_id, {**others, ROW_KEY: json.dumps(row)}, error=False)
 
     def save(self, checkpoint_path: str) -> None:
-        """Save this searcher's state with the inner searcher's (NotImplementedError if it cannot save)."""
+        """Save this searcher's state with the inner searcher's.
+
+        The built-in inner searchers (adaptive, Optuna) all save; an inner searcher that does not
+        raises Tune's ``NotImplementedError`` from its ``save``, which is passed on so Tune skips
+        the searcher checkpoint as it would without packing."""
         inner_path = f"{checkpoint_path}.inner"
         try:
             self.inner.save(inner_path)

@@ -116,3 +116,14 @@ def test_gp_plan_has_no_trials_ahead_and_needs_one_trial_per_weight() -> None:
         paretosweep.plan({**spec("optuna_gp"), "budget": {"seeds_per_weight": 2}})
     with pytest.raises(ConfigError, match=r"sampler\.floor"):
         paretosweep.plan({**spec("optuna_gp"), "sampler": {"name": "optuna_gp", "floor": 0.6}})
+
+
+def test_a_saved_searcher_restores_its_study_and_goes_on_as_the_original(tmp_path) -> None:
+    original = searcher_for("optuna_tpe", n_weights=12)
+    drive(original, 5)
+    original.save(str(tmp_path / "searcher.pkl"))
+    restored = searcher_for("optuna_tpe", n_weights=12)
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    assert len(restored._inner._ot_study.trials) == 5
+    ahead = [original.suggest("next")["trial"]["weights"]]
+    assert [restored.suggest("next")["trial"]["weights"]] == ahead  # same study, same seeded sampler state
