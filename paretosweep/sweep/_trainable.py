@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 from ray import tune
@@ -22,6 +23,8 @@ from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
 from paretosweep.problems import make_problem_cached
 from paretosweep.trial import TrialOutcome, train_trial
+
+T = TypeVar("T")
 
 ROW_KEY = "paretosweep_row"
 
@@ -81,6 +84,38 @@ def pack_id(trials: list[TrialConfig]) -> str:
     return "p-" + hashlib.sha1(json.dumps(sorted(t.trial_id for t in trials)).encode()).hexdigest()[:10]
 
 
+def _placement(spec: SweepSpec) -> tuple[torch.device, str, str]:
+    """Set this worker's torch threads; the trial's device, node address and device name."""
+    import ray
+
+    torch.set_num_threads(max(1, int(spec.resources.cpu)))
+    device = _device(spec.resources.gpu)
+    gpu_ids = ray.get_gpu_ids()
+    device_name = f"cuda:{gpu_ids[0]}" if device.type == "cuda" and gpu_ids else str(device)
+    return device, ray.util.get_node_ip_address(), device_name
+
+
+def _with_retries(spec: SweepSpec, train: Callable[[Any], T], failed: Callable[[str], T]) -> tuple[T, int]:
+    """``train(problem)`` up to ``1 + spec.max_retries`` times (each from a fresh model with the same
+    seed); a crash of user or problem code is a result, not a sweep failure: ``failed(message)``.
+    Returns the result and the number of attempts."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
+            return train(problem), attempts
+        except Exception as error:
+            if attempts <= spec.max_retries:
+                continue
+            tried = f" (failed {attempts} attempts)" if attempts > 1 else ""
+            return failed(_short_error(error) + tried), attempts
+
+
+def _report_running(metrics: dict[str, Any]) -> None:
+    tune.report({**metrics, "trial_status": "running"})
+
+
 def run_pack(config: dict[str, Any], spec: SweepSpec) -> None:
     """A packed trial (``config = {"pack": [trial, ...]}``): P weight vectors trained at once.
 
@@ -88,30 +123,16 @@ def run_pack(config: dict[str, Any], spec: SweepSpec) -> None:
     ``pack_id``, ``pack_size`` and ``pack_seconds`` (the pack's wall time) in its ``hparams``.
     A crash fails every member (after ``spec.max_retries`` retries of the whole pack).
     """
-    import ray
-
     from paretosweep.trial import train_packed
 
     trials = [TrialConfig.from_dict(c) for c in config["pack"]]
     started_at = time.time()
-    torch.set_num_threads(max(1, int(spec.resources.cpu)))
-    device = _device(spec.resources.gpu)
-    node = ray.util.get_node_ip_address()
-    gpu_ids = ray.get_gpu_ids()
-    device_name = f"cuda:{gpu_ids[0]}" if device.type == "cuda" and gpu_ids else str(device)
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
-            outcomes = train_packed(problem, trials, spec, device=device, report=lambda m: tune.report({**m, "trial_status": "running"}))
-            break
-        except Exception as error:
-            if attempts <= spec.max_retries:
-                continue
-            tried = f" (failed {attempts} attempts)" if attempts > 1 else ""
-            outcomes = [TrialOutcome(status="failed", error=_short_error(error) + tried) for _ in trials]
-            break
+    device, node, device_name = _placement(spec)
+    outcomes, attempts = _with_retries(
+        spec,
+        lambda problem: train_packed(problem, trials, spec, device=device, report=_report_running),
+        lambda message: [TrialOutcome(status="failed", error=message) for _ in trials],
+    )
     seconds = time.time() - started_at
     rows = []
     for trial, outcome in zip(trials, outcomes, strict=True):
@@ -129,32 +150,18 @@ def run_trial(config: dict[str, Any], spec: SweepSpec) -> None:
     ``config`` is ``{"trial": {...}}`` (one trial, one row) or ``{"pack": [{...}, ...]}``
     (a packed trial, see :func:`run_pack`).
     """
-    import ray
-
     if "pack" in config:
         run_pack(config, spec)
         return
     trial = TrialConfig.from_dict(config["trial"])
     started_at = time.time()
-    torch.set_num_threads(max(1, int(spec.resources.cpu)))
-    device = _device(spec.resources.gpu)
-    node = ray.util.get_node_ip_address()
-    gpu_ids = ray.get_gpu_ids()
-    device_name = f"cuda:{gpu_ids[0]}" if device.type == "cuda" and gpu_ids else str(device)
+    device, node, device_name = _placement(spec)
     hparams = trial_hparams(spec, trial)
-    attempts = 0
-    while True:  # up to 1 + max_retries attempts, each from a fresh model with the same seed
-        attempts += 1
-        try:
-            problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
-            outcome = train_trial(problem, trial, spec, device=device, report=lambda m: tune.report({**m, "trial_status": "running"}))
-            break
-        except Exception as error:  # a crash of user or problem code is a result, not a sweep failure
-            if attempts <= spec.max_retries:
-                continue
-            tried = f" (failed {attempts} attempts)" if attempts > 1 else ""
-            outcome = TrialOutcome(status="failed", error=_short_error(error) + tried)
-            break
+    outcome, attempts = _with_retries(
+        spec,
+        lambda problem: train_trial(problem, trial, spec, device=device, report=_report_running),
+        lambda message: TrialOutcome(status="failed", error=message),
+    )
     hparams["attempts"] = attempts
     hparams.update(outcome.method_hparams)  # every option of the method, defaults included
     row = outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams)
