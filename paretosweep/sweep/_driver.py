@@ -159,9 +159,10 @@ def attach_exact_front(store: RunStore, spec: SweepSpec, *, n_points: int = EXAC
 
     The store keeps it in ``exact_front.parquet``; returns whether a front was attached.
     """
-    from paretosweep.problems import make_problem
+    from paretosweep.problems import canonical_params_json, make_problem_cached
 
-    exact_front = getattr(make_problem(spec.problem.name, dict(spec.problem.params)), "exact_front", None)
+    problem = make_problem_cached(spec.problem.name, canonical_params_json(spec.problem.params))
+    exact_front = getattr(problem, "exact_front", None)
     if exact_front is None:
         return False
     front = exact_front(n_points)

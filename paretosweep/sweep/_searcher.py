@@ -57,13 +57,15 @@ class PlannedSearcher(Searcher):
 def resolve_pack_size(spec: SweepSpec, n_trials: int) -> int:
     """``budget.pack_size`` as a number: ``auto`` is :func:`~paretosweep.trial._packed.auto_pack_size`
     of ``n_trials`` on the trial's device (a GPU when ``resources.gpu > 0``), for the problem's
-    model size (one model is built to count its parameters)."""
-    from paretosweep.problems import make_problem
+    model size (one model is built to count its parameters; the problem is the per-process cached one
+    the driver's exact-front lookup also uses)."""
+    from paretosweep.problems import canonical_params_json, make_problem_cached
     from paretosweep.trial._packed import auto_pack_size
 
     size = spec.budget.pack_size
     if size == "auto":
-        model = make_problem(spec.problem.name, dict(spec.problem.params)).make_model(seed=spec.seed)
+        problem = make_problem_cached(spec.problem.name, canonical_params_json(spec.problem.params))
+        model = problem.make_model(seed=spec.seed)
         n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         return auto_pack_size(n_trials, "cuda" if spec.resources.gpu > 0 else "cpu", n_params)
     assert isinstance(size, int)
