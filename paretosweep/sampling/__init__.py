@@ -17,7 +17,7 @@ from paretosweep.sampling._adaptive import (
     resolve_n_initial,
 )
 from paretosweep.sampling._focus import FocusRegion, parse_focus
-from paretosweep.sampling._optuna import OPTUNA_SAMPLERS, param_names, unit_to_simplex
+from paretosweep.sampling._optuna import OPTUNA_SAMPLERS, param_names, simplex_to_unit, unit_to_simplex
 
 __all__ = [
     "OPTUNA_SAMPLERS",
@@ -33,5 +33,6 @@ __all__ = [
     "parse_focus",
     "propose",
     "resolve_n_initial",
+    "simplex_to_unit",
     "unit_to_simplex",
 ]

@@ -63,6 +63,19 @@ def unit_to_simplex(u: Sequence[float] | Mapping[str, float], m: int, *, floor: 
     return simplex.apply_floor(w[None, :], floor)[0]
 
 
+def simplex_to_unit(weights: Sequence[float], *, floor: float) -> dict[str, float]:
+    """The Optuna parameters ``{u0: …}`` that :func:`unit_to_simplex` maps to ``weights`` (its sorted preimage).
+
+    Undoes the floor (``w = floor + (1 − m·floor) w'``), then ``u_(i) = w'_1 + … + w'_i`` for
+    ``i < m``. Used to warm-start a resumed study with the trials a run already stored.
+    """
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    m = w.size
+    bare = (w - floor) / (1.0 - m * floor)
+    u = np.clip(np.cumsum(bare)[:-1], 0.0, 1.0)
+    return dict(zip(param_names(m), (float(x) for x in u), strict=True))
+
+
 def nsga2_population(n_weights: int) -> int:
     """NSGA-II population for a budget: ``min(50, max(4, n_weights // 4))``, a few generations even for small budgets."""
     return min(50, max(4, n_weights // 4))

@@ -90,6 +90,23 @@ def test_a_resumed_adaptive_sweep_reuses_its_stored_trials(local_ray: None, tmp_
     assert second.ran == 2 and len(trials) == 7 and trials.trial_id.is_unique
 
 
+def test_a_resumed_optuna_sweep_continues_its_study(local_ray: None, tmp_path: Path) -> None:
+    """Optuna through Tune, then resumed with a larger budget: only the difference runs, on the same journal study."""
+    import optuna
+
+    small = {**spec(tmp_path, {"name": "optuna_tpe"}), "budget": {"n_weights": 4, "epochs": 2, "lr": 0.02}}
+    first = paretosweep.run(small)
+    assert first.ran == 4
+    second = paretosweep.run({**small, "budget": {**small["budget"], "n_weights": 6}}, resume=True)
+    trials = paretosweep.load_trials(second.run_dir)
+    assert second.ran == 2 and len(trials) == 6 and trials.trial_id.is_unique and (trials.status == "completed").all()
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(Path(second.run_dir) / "optuna.journal")))
+    study = optuna.load_study(study_name="fonseca-adaptive", storage=storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 6
+    told = sorted(tuple(np.round(t.values, 9)) for t in study.trials)
+    assert told == sorted(tuple(np.round(v, 9)) for v in trials[["f1_loss", "f2_loss"]].to_numpy())
+
+
 def test_adaptive_sweep_with_focus_seeds_and_retests(local_ray: None, tmp_path: Path) -> None:
     """Focus region, 2 seeds per weight vector and re-tests through real Tune: every row an ordinary trial.
 

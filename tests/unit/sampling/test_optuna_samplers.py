@@ -7,14 +7,16 @@ import warnings
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from ray.tune.search import Searcher
 
 import paretosweep
 from paretosweep.errors import ConfigError
 from paretosweep.planning import build_plan
+from paretosweep.sampling import unit_to_simplex
 from paretosweep.sampling._optuna import check_gp_support, gp_startup_trials, make_optuna_sampler, nsga2_population
-from paretosweep.sweep._optuna_searcher import OptunaWeightSearcher, optuna_search
+from paretosweep.sweep._optuna_searcher import STUDY_FILE, OptunaWeightSearcher, optuna_search
 from paretosweep.sweep._trainable import ROW_KEY
 
 EXPECTED = {"optuna_tpe": optuna.samplers.TPESampler, "optuna_nsga2": optuna.samplers.NSGAIISampler, "optuna_gp": optuna.samplers.GPSampler}
@@ -30,11 +32,11 @@ def spec(sampler: str, *, problem: str = "fonseca", n_weights: int = 12, seed: i
     }
 
 
-def searcher_for(sampler: str, **kwargs: object) -> OptunaWeightSearcher:
+def searcher_for(sampler: str, *, stored: pd.DataFrame | None = None, study_dir: str | None = None, **kwargs: object) -> OptunaWeightSearcher:
     full = paretosweep.api.as_spec(spec(sampler, **kwargs))  # type: ignore[arg-type]
     plan = build_plan(full)
-    searcher, num_samples = optuna_search(full, plan, list(plan.trials))
-    assert num_samples == full.budget.n_weights
+    searcher, num_samples = optuna_search(full, plan, list(plan.trials), stored, study_dir=study_dir)
+    assert num_samples == full.budget.n_weights - (0 if stored is None else len(stored))
     return searcher
 
 
@@ -44,17 +46,19 @@ def wells(weights: list[float]) -> list[float]:
     return list(1 - np.exp(-4 * (1 - w) ** 2))
 
 
-def drive(searcher: OptunaWeightSearcher, n: int) -> list[list[float]]:
-    """Suggest and complete ``n`` trials one at a time; the weight vectors handed out."""
+def drive(searcher: OptunaWeightSearcher, n: int, rows: list[dict] | None = None) -> list[list[float]]:
+    """Suggest and complete ``n`` trials one at a time; the weight vectors handed out (their rows appended to ``rows``)."""
     out = []
     for i in range(n):
         config = searcher.suggest(f"t{i}")
         assert config is not None and config != Searcher.FINISHED
         trial = config["trial"]
         values = wells(trial["weights"])
-        row = {"trial_id": trial["trial_id"], "status": "completed", **{f"f{k + 1}_loss": v for k, v in enumerate(values)}}
+        row = {**trial, "status": "completed", **{f"f{k + 1}_loss": v for k, v in enumerate(values)}}
         searcher.on_trial_complete(f"t{i}", {ROW_KEY: json.dumps(row)})
         out.append(trial["weights"])
+        if rows is not None:
+            rows.append(row)
     return out
 
 
@@ -127,3 +131,38 @@ def test_a_saved_searcher_restores_its_study_and_goes_on_as_the_original(tmp_pat
     assert len(restored._inner._ot_study.trials) == 5
     ahead = [original.suggest("next")["trial"]["weights"]]
     assert [restored.suggest("next")["trial"]["weights"]] == ahead  # same study, same seeded sampler state
+
+
+def test_a_resumed_searcher_continues_the_study_in_its_journal(tmp_path) -> None:
+    """Resume: the journal's trials are the study's, the interrupted trial is failed, only the rest of the budget is asked."""
+    rows: list[dict] = []
+    first = searcher_for("optuna_tpe", n_weights=8, study_dir=str(tmp_path))
+    before = drive(first, 4, rows)
+    assert first.suggest("interrupted") is not None  # handed out, never completed: the sweep stopped here
+    assert (tmp_path / STUDY_FILE).is_file()
+
+    resumed = searcher_for("optuna_tpe", n_weights=8, study_dir=str(tmp_path), stored=pd.DataFrame(rows))
+    study = resumed._inner._ot_study
+    states = [t.state for t in study.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE] * 4 + [optuna.trial.TrialState.FAIL]
+    assert [t.params for t in study.trials[:4]] == [first._inner._ot_study.trials[i].params for i in range(4)]
+    after = drive(resumed, 4)
+    assert resumed.suggest("over") == Searcher.FINISHED  # 4 stored + 4 new = the budget of 8
+    assert not any(np.allclose(a, b) for a in after for b in before)  # re-seeded: the start-up points are not replayed
+    assert len(study.trials) == 9
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_resumed_searcher_without_journal_is_warm_started_from_the_stored_rows(name: str) -> None:
+    """No journal (remote run directory): every stored row is told to the new study, a failed row as failed."""
+    rows: list[dict] = []
+    drive(searcher_for(name, n_weights=8), 4, rows)
+    rows[2] = {**rows[2], "status": "failed", "f1_loss": None, "f2_loss": None}
+    resumed = searcher_for(name, n_weights=8, stored=pd.DataFrame(rows))
+    study = resumed._inner._ot_study
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE"]
+    for trial, row in zip(study.trials, rows, strict=True):
+        assert np.allclose(unit_to_simplex(trial.params, 2, floor=0.01), row["weights"])
+        if trial.state.name == "COMPLETE":
+            assert trial.values == [row["f1_loss"], row["f2_loss"]]
+    assert len(drive(resumed, 4)) == 4 and resumed.suggest("over") == Searcher.FINISHED
