@@ -50,6 +50,8 @@ _JSON_TEXT = ("hparams", "history")
 _FIXED = tuple(f.name for f in TRIAL_FIELDS)
 #: Progress columns recomputed by ``recompute_progress`` (all but counts and times).
 _RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolume_stderr", "igd_plus", "hv_ratio")
+#: Rows ingested one batch at a time make one Arrow chunk each; past this many the table is compacted.
+_MAX_CHUNKS = 32
 
 
 # --------------------------------------------------------------------------- filesystem I/O
@@ -558,6 +560,8 @@ class RunStore:
             return 0
         added = _rows_to_table(list(fresh.values()), schema)
         self._trials = pa.concat_tables([self._trials, added])
+        if self._trials.num_rows and self._trials.column(0).num_chunks > _MAX_CHUNKS:  # one chunk per ingest otherwise
+            self._trials = self._trials.combine_chunks()
         self._ids.update(fresh)
         return len(fresh)
 

@@ -1,8 +1,13 @@
 """A Ray Tune callback, in the driver process, that is the only writer of a run's Parquet.
 
 Every finished trial — completed, diverged, failed inside the trainable, or lost with its worker —
-becomes exactly one row, ingested idempotently by trial id. Files are rewritten in batches
-(every ``flush_every`` rows or ``flush_seconds``), and once more at the end.
+becomes exactly one row, ingested idempotently by trial id; a packed trial's rows arrive in one
+result and are ingested together. Files are rewritten in batches, and once more at the end. A
+rewrite costs time that grows with the run (the whole ``trials.parquet`` is written again, the
+frontier's contributions recomputed), and it runs in the driver, on the cores the trials train
+on; so a batch is written when ``flush_every`` rows wait *and* at least ``pace`` times the last
+rewrite's duration has passed since it (the rewrites then take at most about ``1 / (pace + 1)``
+of the driver's time however long the sweep), or when rows have waited ``flush_seconds``.
 """
 
 from __future__ import annotations
@@ -45,35 +50,44 @@ class SweepRecorder(Callback):
         on_progress: Callable[[SweepStatus], None] | None = None,
         flush_every: int = 8,
         flush_seconds: float = 5.0,
+        pace: float = 20.0,
     ) -> None:
         self.store = store
         self.status = status
         self.on_progress = on_progress
         self.flush_every = flush_every
         self.flush_seconds = flush_seconds
+        self.pace = pace
+        self.flushes = 0
         self._unflushed = 0
         self._last_flush = time.monotonic()
+        self._last_flush_cost = 0.0
         self._recorded: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         """Tune pickles its callbacks into ``tuner.pkl``; a live progress display cannot be."""
         return {**self.__dict__, "on_progress": None}
 
-    def _record(self, row: dict[str, Any]) -> None:
-        if row["trial_id"] in self._recorded:
+    def _record(self, rows: list[dict[str, Any]]) -> None:
+        """Ingest the rows not recorded yet (one result's: a trial's row, or a pack's), then maybe rewrite the files."""
+        fresh = {row["trial_id"]: row for row in rows if row["trial_id"] not in self._recorded}
+        if not fresh:
             return
-        self._recorded.add(row["trial_id"])
-        added = self.store.ingest([row])
-        self.status.done += 1
-        self.status.failed += row["status"] != "completed"
+        self._recorded.update(fresh)
+        added = self.store.ingest(fresh.values())
+        self.status.done += len(fresh)
+        self.status.failed += sum(row["status"] != "completed" for row in fresh.values())
         self._unflushed += added
-        if self._unflushed >= self.flush_every or time.monotonic() - self._last_flush > self.flush_seconds:
+        since = time.monotonic() - self._last_flush
+        due = self._unflushed >= self.flush_every and since >= self.pace * self._last_flush_cost
+        if due or since > self.flush_seconds:
             self.flush()
         elif self.on_progress is not None:
             self.on_progress(self.status)
 
     def flush(self) -> None:
         """Rewrite trials/frontier Parquet and append a progress row."""
+        started = time.monotonic()
         if self._unflushed:
             summary = self.store.write()
             summary = summary if isinstance(summary, dict) else {}
@@ -82,8 +96,10 @@ class SweepRecorder(Callback):
             self.status.hypervolume_method = summary.get("hypervolume_method")
             self.status.hypervolume_stderr = summary.get("hypervolume_stderr")
             self.status.hv_ratio = summary.get("hv_ratio")
+            self.flushes += 1
         self._unflushed = 0
         self._last_flush = time.monotonic()
+        self._last_flush_cost = self._last_flush - started
         if self.on_progress is not None:
             self.on_progress(self.status)
 
@@ -91,8 +107,7 @@ class SweepRecorder(Callback):
         """The trainable's last report carries the whole row (a list of rows for a packed trial)."""
         if ROW_KEY in result:
             rows = json.loads(result[ROW_KEY])
-            for row in rows if isinstance(rows, list) else [rows]:
-                self._record(row)
+            self._record(rows if isinstance(rows, list) else [rows])
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         """A trial whose worker died (or whose trainable escaped our handler) is recorded as failed."""
@@ -100,25 +115,23 @@ class SweepRecorder(Callback):
         error = trial.get_pickled_error() or trial.get_error()
         message = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}" if error else "trial failed in Ray"
         now = time.time()
-        for member in members:
-            self._record_lost(TrialConfig.from_dict(member), message, now, trial)
+        self._record([self._lost_row(TrialConfig.from_dict(member), message, now, trial) for member in members])
 
-    def _record_lost(self, config: TrialConfig, message: str, now: float, trial: Any) -> None:
-        self._record(
-            {
-                "trial_id": config.trial_id,
-                "status": "failed",
-                "kind": config.kind,
-                "method": config.method,
-                "weights": list(config.weights) if config.weights is not None else None,
-                "seed": config.seed,
-                "lr": config.lr,
-                "error": message,
-                "started_at": now,
-                "finished_at": now,
-                "node": getattr(getattr(trial, "temporary_state", None), "location", None) and str(trial.temporary_state.location.hostname),
-            }
-        )
+    @staticmethod
+    def _lost_row(config: TrialConfig, message: str, now: float, trial: Any) -> dict[str, Any]:
+        return {
+            "trial_id": config.trial_id,
+            "status": "failed",
+            "kind": config.kind,
+            "method": config.method,
+            "weights": list(config.weights) if config.weights is not None else None,
+            "seed": config.seed,
+            "lr": config.lr,
+            "error": message,
+            "started_at": now,
+            "finished_at": now,
+            "node": getattr(getattr(trial, "temporary_state", None), "location", None) and str(trial.temporary_state.location.hostname),
+        }
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         """Final write."""

@@ -97,3 +97,49 @@ def test_recorder_fails_every_member_of_a_lost_pack(tmp_path: Path) -> None:
     stored = store.read_trials()
     assert len(stored) == 4 and (stored["status"] == "failed").all()
     assert stored["error"].str.contains("worker died").all()
+
+
+class _Clock:
+    """A monotonic clock the test moves by hand (``time.monotonic`` of the recorder)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_recorder_writes_a_pack_once_and_paces_costly_rewrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One write per packed result (not one per 8 rows); a rewrite that took 1 s waits pace x 1 s before the next."""
+    from paretosweep.sweep import _recorder
+
+    clock = _Clock()
+    monkeypatch.setattr(_recorder.time, "monotonic", clock)
+    spec = _spec(tmp_path, 1, n_weights=40)
+    plan = build_plan(spec)
+    store = open_store(plan, spec.run_dir, resume=False)
+    real_write = store.write
+
+    def slow_write(**kwargs: Any) -> dict[str, Any]:
+        clock.now += 1.0  # this rewrite costs one second
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(store, "write", slow_write)
+    recorder = SweepRecorder(store, SweepStatus(planned=len(plan.trials)), flush_every=2, flush_seconds=60.0, pace=10.0)
+    rows = [{"trial_id": t.trial_id, "status": "completed", "kind": "scalarization", "weights": list(t.weights),
+             "f1_loss": 1.0 - i / 40, "f2_loss": i / 40} for i, t in enumerate(plan.trials)]
+
+    recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows[:16])})  # a pack of 16
+    assert recorder.flushes == 1 and len(store.read_trials()) == 16
+    for row in rows[16:24]:  # 8 single results within 10 x 1 s of that rewrite: held back
+        clock.now += 0.5
+        recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(row)})
+    assert recorder.flushes == 1 and len(store.read_trials()) == 16 and recorder.status.done == 24
+    clock.now += 6.0  # 10 s since the last rewrite ended
+    recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows[24])})
+    assert recorder.flushes == 2 and len(store.read_trials()) == 25
+    clock.now += 61.0  # rows never wait longer than flush_seconds, however costly the rewrite
+    recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows[25])})
+    assert recorder.flushes == 3
+    recorder.on_experiment_end([])
+    assert len(store.read_trials()) == 26 and list(store.read_progress().trials_done) == [16, 25, 26]
