@@ -13,13 +13,22 @@ reports wall-clock vectors per minute over the whole sweep (Ray's start-up inclu
 the first trial's start to the last trial's end (without it), and the per-trial time spent
 outside training (Tune trial wall time minus ``train_seconds`` summed, per Tune trial).
 
+``--roofline`` adds, per problem, the ceiling on any packing speed-up on this CPU: the FLOPs
+of one weight vector's trial (convolutions and matrix products, counted by
+``torch.utils.flop_counter.FlopCounterMode`` over a real ``train_trial``), the rate the unpacked
+trial reaches, and one core's dense-GEMM rate (a 1024 x 1024 fp32 matmul, CPU time). Packing
+cannot change the FLOPs per weight vector, so ``GEMM rate / unpacked rate`` bounds its speed-up
+even if every other op were free.
+
     python benchmarks/throughput.py --packs 1 4 16 64
+    python benchmarks/throughput.py --roofline --packs 64
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import tempfile
@@ -78,6 +87,32 @@ def measure(problem_name: str, packs: list[int], unpacked: int, epochs: int, dev
     return out
 
 
+def trial_flops(problem_name: str, epochs: int, device: torch.device) -> int:
+    """FLOPs (matmuls and convolutions, forward and backward, evaluation included) of one weight vector's trial."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    params = SETTINGS[problem_name]
+    problem = make_problem(problem_name, params)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        outcome = train_trial(problem, _trials(len(problem.tasks), 1)[0], _spec(problem_name, params, epochs), device=device)
+    assert outcome.status == "completed", outcome.error
+    return int(counter.get_total_flops())
+
+
+def gemm_rate(n: int = 1024, repeats: int = 20) -> float:
+    """One thread's dense fp32 GEMM rate (FLOP per CPU second), best of three timings."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = math.inf
+    for _ in range(3):
+        start = time.process_time()
+        for _ in range(repeats):
+            torch.mm(a, b)
+        best = min(best, time.process_time() - start)
+    return 2 * n**3 * repeats / best
+
+
 def through_ray(problem_name: str, n: int, pack: int, epochs: int) -> dict[str, float]:
     import pandas as pd
 
@@ -129,6 +164,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--roofline", action="store_true", help="also bound any packing speed-up by one core's GEMM rate")
     parser.add_argument("--ray", action="store_true", help="also run packed and unpacked sweeps through Ray Tune")
     parser.add_argument("--ray-n", type=int, default=32, help="weight vectors of each Ray Tune sweep")
     parser.add_argument("--ray-pack", type=int, default=16, help="pack_size of the packed Ray Tune sweep")
@@ -141,11 +177,23 @@ def main() -> None:
     clock = "wall" if device.type == "cuda" else "CPU"
     print(f"| problem | unpacked (vectors/{clock} min) | " + " | ".join(f"P={p}" for p in args.packs) + " |")
     print("|---|---|" + "---|" * len(args.packs))
+    measured = {}
     for name in args.problems:
-        res = measure(name, args.packs, args.unpacked, args.epochs, device)
+        res = measured[name] = measure(name, args.packs, args.unpacked, args.epochs, device)
         base = res["unpacked"][0]
         cells = " | ".join(f"{res[p][0]:.0f} ({res[p][0] / base:.1f}x; wall {res[p][1]:.0f})" for p in args.packs)
         print(f"| {name} | {base:.0f} (wall {res['unpacked'][1]:.0f}) | {cells} |", flush=True)
+    if args.roofline:
+        peak = gemm_rate()
+        print(f"\nOne core's dense fp32 GEMM (1024^3, CPU time): {peak / 1e9:.1f} GFLOP/s\n")
+        print("| problem | GFLOP per weight vector | unpacked GFLOP/s | best packed GFLOP/s | ceiling on packing speed-up (GEMM / unpacked) |")
+        print("|---|---|---|---|---|")
+        for name in args.problems:
+            flops = trial_flops(name, args.epochs, device)
+            res = measured[name]
+            unpacked_rate = res["unpacked"][0] / 60 * flops
+            best = max(res[p][0] for p in args.packs) / 60 * flops
+            print(f"| {name} | {flops / 1e9:.3f} | {unpacked_rate / 1e9:.1f} | {best / 1e9:.1f} | {peak / unpacked_rate:.1f}x |", flush=True)
     if args.ray:
         print("\n| problem | Ray Tune pack_size | vectors/wall min, whole sweep | vectors/wall min, first trial start to last trial end | sweep wall s | trials wall s "
               "| Tune trials | mean trial s (in trainable) | mean train s | s outside training per trial, in trainable | slot-s outside training per trial, whole sweep |")
