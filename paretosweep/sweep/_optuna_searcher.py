@@ -32,7 +32,6 @@ import pickle
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from ray.tune.search import Searcher
 
 from paretosweep.config import SweepSpec

@@ -15,8 +15,17 @@ import paretosweep
 from paretosweep.errors import ConfigError
 from paretosweep.planning import build_plan
 from paretosweep.sampling import unit_to_simplex
-from paretosweep.sampling._optuna import check_gp_support, gp_startup_trials, make_optuna_sampler, nsga2_population
-from paretosweep.sweep._optuna_searcher import STUDY_FILE, OptunaWeightSearcher, optuna_search
+from paretosweep.sampling._optuna import (
+    check_gp_support,
+    gp_startup_trials,
+    make_optuna_sampler,
+    nsga2_population,
+)
+from paretosweep.sweep._optuna_searcher import (
+    STUDY_FILE,
+    OptunaWeightSearcher,
+    optuna_search,
+)
 from paretosweep.sweep._trainable import ROW_KEY
 
 EXPECTED = {"optuna_tpe": optuna.samplers.TPESampler, "optuna_nsga2": optuna.samplers.NSGAIISampler, "optuna_gp": optuna.samplers.GPSampler}
