@@ -260,11 +260,12 @@ def run_sweep(
         _stop_ray(ray_started)
     trials = store.read_trials()
     completed = int((trials["status"] == "completed").sum()) if len(trials) else 0
+    result_driven = spec.sampler.name in RESULT_DRIVEN_SAMPLERS  # their stored trials are retold, not planned
     return SweepSummary(
         run_dir=run_dir,
         planned=len(plan.trials),
-        ran=len(trials) - len(done_ids) if spec.sampler.name in RESULT_DRIVEN_SAMPLERS else len(todo),
-        skipped=len(plan.trials) - len(todo),
+        ran=len(trials) - len(done_ids) if result_driven else len(todo),
+        skipped=len(done_ids) if result_driven else len(plan.trials) - len(todo),
         completed=completed,
         failed=len(trials) - completed,
         frontier_size=status.frontier_size,

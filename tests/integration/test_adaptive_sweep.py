@@ -87,7 +87,7 @@ def test_a_resumed_adaptive_sweep_reuses_its_stored_trials(local_ray: None, tmp_
     larger = {**small, "budget": {**small["budget"], "n_weights": 7}}
     second = paretosweep.run(larger, resume=True)
     trials = paretosweep.load_trials(second.run_dir)
-    assert second.ran == 2 and len(trials) == 7 and trials.trial_id.is_unique
+    assert (second.ran, second.skipped) == (2, 5) and len(trials) == 7 and trials.trial_id.is_unique
 
 
 def test_a_resumed_optuna_sweep_continues_its_study(local_ray: None, tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_a_resumed_optuna_sweep_continues_its_study(local_ray: None, tmp_path: P
     assert first.ran == 4
     second = paretosweep.run({**small, "budget": {**small["budget"], "n_weights": 6}}, resume=True)
     trials = paretosweep.load_trials(second.run_dir)
-    assert second.ran == 2 and len(trials) == 6 and trials.trial_id.is_unique and (trials.status == "completed").all()
+    assert (second.ran, second.skipped) == (2, 4) and len(trials) == 6 and trials.trial_id.is_unique and (trials.status == "completed").all()
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(Path(second.run_dir) / "optuna.journal")))
     study = optuna.load_study(study_name="fonseca-adaptive", storage=storage)
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 6
