@@ -7,7 +7,8 @@ rewrite costs time that grows with the run (the whole ``trials.parquet`` is writ
 frontier's contributions recomputed), and it runs in the driver, on the cores the trials train
 on; so a batch is written when ``flush_every`` rows wait *and* at least ``pace`` times the last
 rewrite's duration has passed since it (the rewrites then take at most about ``1 / (pace + 1)``
-of the driver's time however long the sweep), or when rows have waited ``flush_seconds``.
+of the driver's time however long the sweep), or when rows have waited ``flush_seconds``. Tune's
+loop checks this between results too (``on_step_end``), so held-back rows do not wait for the next result.
 """
 
 from __future__ import annotations
@@ -78,12 +79,21 @@ class SweepRecorder(Callback):
         self.status.done += len(fresh)
         self.status.failed += sum(row["status"] != "completed" for row in fresh.values())
         self._unflushed += added
+        if not self._flush_if_due() and self.on_progress is not None:
+            self.on_progress(self.status)
+
+    def _flush_if_due(self) -> bool:
+        """Rewrite the files if a batch is due (see the module docstring); whether it did."""
         since = time.monotonic() - self._last_flush
         due = self._unflushed >= self.flush_every and since >= self.pace * self._last_flush_cost
-        if due or since > self.flush_seconds:
+        if self._unflushed and (due or since > self.flush_seconds):
             self.flush()
-        elif self.on_progress is not None:
-            self.on_progress(self.status)
+            return True
+        return False
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        """Tune's loop, between results: rows held back by the pacing are written once due, not at the next result."""
+        self._flush_if_due()
 
     def flush(self) -> None:
         """Rewrite trials/frontier Parquet and append a progress row."""

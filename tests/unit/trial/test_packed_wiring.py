@@ -135,11 +135,17 @@ def test_recorder_writes_a_pack_once_and_paces_costly_rewrites(tmp_path: Path, m
         clock.now += 0.5
         recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(row)})
     assert recorder.flushes == 1 and len(store.read_trials()) == 16 and recorder.status.done == 24
-    clock.now += 6.0  # 10 s since the last rewrite ended
-    recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows[24])})
-    assert recorder.flushes == 2 and len(store.read_trials()) == 25
+    recorder.on_step_end(1, [])  # Tune's loop between results: still not due
+    assert recorder.flushes == 1
+    clock.now += 6.0  # 10 s since the last rewrite ended: due, written without waiting for another result
+    recorder.on_step_end(1, [])
+    assert recorder.flushes == 2 and len(store.read_trials()) == 24
+    recorder.on_step_end(1, [])  # nothing new: nothing written
+    assert recorder.flushes == 2
+    recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows[24])})  # 1 row < flush_every
+    assert recorder.flushes == 2 and len(store.read_trials()) == 24
     clock.now += 61.0  # rows never wait longer than flush_seconds, however costly the rewrite
     recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows[25])})
-    assert recorder.flushes == 3
+    assert recorder.flushes == 3 and len(store.read_trials()) == 26
     recorder.on_experiment_end([])
-    assert len(store.read_trials()) == 26 and list(store.read_progress().trials_done) == [16, 25, 26]
+    assert list(store.read_progress().trials_done) == [16, 24, 26]
