@@ -231,9 +231,7 @@ def run_sweep(
             elif spec.sampler.name in OPTUNA_SAMPLER_NAMES:  # issue 4: Optuna asks every weight vector
                 from paretosweep.sweep._optuna_searcher import optuna_search
 
-                search_alg, num_samples = optuna_search(
-                    spec, plan, todo, store.read_trials() if done_ids else None, study_dir=None if "://" in run_dir else run_dir
-                )
+                search_alg, num_samples = optuna_search(spec, plan, todo, store.read_trials() if done_ids else None, study_dir=run_dir)
             if spec.sampler.name in RESULT_DRIVEN_SAMPLERS:  # issue 7: result-driven samplers hand out packs too
                 from paretosweep.sweep._packing_searcher import packing_search
 

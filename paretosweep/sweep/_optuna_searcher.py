@@ -81,7 +81,7 @@ class OptunaWeightSearcher(Searcher):
             objectives: ``(column, direction)`` per task, in task order.
             extra: configs handed out first and not told to Optuna (comparison-method trials).
             stored: the scalarization rows a resumed run already holds (count against the budget).
-            study_dir: where the study's journal lives (the run directory); ``None`` keeps it in memory.
+            study_dir: where the study's journal lives (the run directory); ``None`` or a remote URI keeps it in memory.
         """
         import optuna
         from ray.tune.search.optuna import OptunaSearch
@@ -116,8 +116,8 @@ class OptunaWeightSearcher(Searcher):
         import optuna
 
         study = self._inner._ot_study
-        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)):
-            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         if study.get_trials(deepcopy=False) or not stored:
             return
         floor = self._spec.sampler.floor
