@@ -32,18 +32,23 @@ The samplers (:func:`make_optuna_sampler`), all multi-objective over the objecti
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from paretosweep import simplex
 from paretosweep.config import OPTUNA_SAMPLER_NAMES
 from paretosweep.errors import ConfigError
+from paretosweep.sampling._noise import weight_key
 
 if TYPE_CHECKING:
+    import optuna
     from optuna.samplers import BaseSampler
 
 OPTUNA_SAMPLERS = OPTUNA_SAMPLER_NAMES
@@ -130,3 +135,191 @@ def make_optuna_sampler(
                 seed=seed, n_startup_trials=gp_startup_trials(n_weights, m), deterministic_objective=True
             )
     raise ValueError(f"`sampler.name` should be one of {', '.join(OPTUNA_SAMPLERS)} here; found `{name}`.")
+
+
+#: The Optuna study's journal file in a local run directory.
+STUDY_FILE = "optuna.journal"
+
+
+def resumed_seed(seed: int, n_stored: int) -> int:
+    """The sampler seed of a sweep resumed with ``n_stored`` trials: ``seed`` itself for a fresh sweep."""
+    return seed if n_stored == 0 else int(np.random.SeedSequence([seed, n_stored]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A weight vector a run already trained, and its objective values (None: failed or diverged)."""
+
+    weights: tuple[float, ...]
+    values: tuple[float, ...] | None
+
+
+class OptunaSampler:
+    """One of Optuna's multi-objective samplers over the simplex, through Optuna's own ask/tell.
+
+    ``ask(n)`` asks the study for up to ``n`` trials (``study.ask`` over the ``m − 1`` uniforms of
+    :func:`param_names`) and maps each to a weight vector; ``tell(weights, values)`` tells the
+    trial of that weight vector its objective values (raw units; the study knows each
+    direction), or that it failed when ``values`` is None. At most ``n_weights`` weight vectors
+    are asked in all, stored ones included.
+
+    The study lives in ``journal`` (Optuna's ``JournalStorage`` with a file backend) when given,
+    else in memory. Opening a journal that already holds the study resumes it: trials an
+    interrupted sweep left running are told as failed. An empty study with ``stored`` results
+    (a run directory that lost its journal, or a remote one) is warm-started with them. The
+    sampler is re-seeded from ``(seed, len(stored))`` so a resumed sweep does not replay the
+    first run's random start-up points.
+
+    Pickling keeps the configuration and the pending asks, never the Optuna objects (GA
+    samplers hold a ``threading.Lock``): the study is reopened from the journal on unpickling,
+    or rebuilt from its copied trials when it lived in memory, and its sampler is seeded from
+    ``(seed, trials in the study)``, so a restored sampler is deterministic.
+
+    Args:
+        name: one of :data:`OPTUNA_SAMPLERS`.
+        m: number of tasks.
+        n_weights: the budget of weight vectors, stored ones included.
+        floor: the floor of every weight (as for the other designs).
+        seed: the sweep's seed.
+        directions: ``min``/``max`` of each objective, in task order.
+        study_name: the study's name in the journal.
+        journal: path of the journal file, or None for an in-memory study.
+        stored: the run's stored scalarization results (resume).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        m: int,
+        n_weights: int,
+        floor: float,
+        seed: int,
+        directions: Sequence[str],
+        study_name: str,
+        journal: str | None = None,
+        stored: Sequence[StoredResult] = (),
+    ) -> None:
+        self.name = name
+        self.m = m
+        self.n_weights = n_weights
+        self.floor = floor
+        self.seed = resumed_seed(seed, len(stored))
+        self.directions = tuple(directions)
+        self.study_name = study_name
+        self.journal = journal
+        self.asked = len(stored)
+        self._pending: dict[tuple[float, ...], int] = {}
+        self._memory_trials: list[Any] | None = None
+        self._open()
+        self._reconcile(stored)
+
+    # -- the Sampler protocol -----------------------------------------------------------
+    @property
+    def budget(self) -> int:
+        """Weight vectors asked at most, stored ones included."""
+        return self.n_weights
+
+    @property
+    def finished(self) -> bool:
+        """The whole budget was asked."""
+        return self.asked >= self.n_weights
+
+    def ask(self, n: int) -> np.ndarray:
+        """Up to ``n`` new weight vectors ``[k, m]`` (``k = 0`` once the budget is asked)."""
+        out = []
+        for _ in range(max(0, min(n, self.n_weights - self.asked))):
+            trial = self.study.ask(fixed_distributions=self._space())
+            weights = unit_to_simplex(trial.params, self.m, floor=self.floor)
+            self._pending[weight_key(weights)] = trial.number
+            self.asked += 1
+            out.append(weights)
+        return np.asarray(out, dtype=np.float64).reshape(-1, self.m)
+
+    def tell(self, weights: Sequence[float], values: Sequence[float] | None) -> None:
+        """The result of an asked weight vector: raw objective values, or None if the trial failed."""
+        import optuna
+
+        number = self._pending.pop(weight_key(weights), None)
+        if number is None:
+            raise KeyError(f"The Optuna sampler did not ask for weights {list(weights)}; it cannot be told their result.")
+        finite = values is not None and all(math.isfinite(float(v)) for v in values)
+        if finite:
+            self.study.tell(number, [float(v) for v in values])  # type: ignore[union-attr]
+        else:
+            self.study.tell(number, state=optuna.trial.TrialState.FAIL)
+
+    # -- Optuna objects -------------------------------------------------------------------
+    @property
+    def study(self) -> optuna.Study:
+        """The Optuna study (opened on first use after unpickling)."""
+        if self._study is None:
+            self._open(reseed=True)
+        return self._study  # type: ignore[return-value]
+
+    @property
+    def optuna_sampler(self) -> BaseSampler:
+        """The Optuna sampler object the study asks."""
+        return self.study.sampler
+
+    def _space(self) -> dict[str, Any]:
+        import optuna
+
+        return {name: optuna.distributions.FloatDistribution(0.0, 1.0) for name in param_names(self.m)}
+
+    def _open(self, *, reseed: bool = False) -> None:
+        """Create or load the study; ``reseed``: a reopened study's sampler is seeded from its trial count."""
+        import optuna
+
+        storage: optuna.storages.BaseStorage | None = None
+        if self.journal is not None:
+            os.makedirs(os.path.dirname(self.journal) or ".", exist_ok=True)
+            storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(self.journal))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study = optuna.create_study(
+                study_name=self.study_name,
+                storage=storage,
+                sampler=make_optuna_sampler(self.name, seed=self.seed, n_weights=self.n_weights, m=self.m),
+                directions=["maximize" if d == "max" else "minimize" for d in self.directions],
+                load_if_exists=True,
+            )
+        if self._memory_trials:
+            study.add_trials(self._memory_trials)
+        self._memory_trials = None
+        n_trials = len(study.get_trials(deepcopy=False))
+        if reseed and n_trials:
+            seed = resumed_seed(self.seed, n_trials)
+            study.sampler = make_optuna_sampler(self.name, seed=seed, n_weights=self.n_weights, m=self.m)
+        self._study: optuna.Study | None = study
+
+    def _reconcile(self, stored: Sequence[StoredResult]) -> None:
+        """Fail the trials an interrupted sweep left running; warm-start an empty study from ``stored``."""
+        import optuna
+
+        study = self.study
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        if study.get_trials(deepcopy=False) or not stored:
+            return
+        space = self._space()
+        for result in stored:
+            done = result.values is not None and all(math.isfinite(v) for v in result.values)
+            study.add_trial(
+                optuna.trial.create_trial(
+                    state=optuna.trial.TrialState.COMPLETE if done else optuna.trial.TrialState.FAIL,
+                    values=list(result.values) if done else None,  # type: ignore[arg-type]
+                    params=simplex_to_unit(result.weights, floor=self.floor),
+                    distributions=space,
+                )
+            )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k != "_study"}
+        if self.journal is None and self._study is not None:  # an in-memory study travels as its trials
+            state["_memory_trials"] = self._study.get_trials(deepcopy=True)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._study = None

@@ -55,10 +55,10 @@ def wells(weights: list[float]) -> list[float]:
     return list(1 - np.exp(-4 * (1 - w) ** 2))
 
 
-def drive(searcher: OptunaWeightSearcher, n: int, rows: list[dict] | None = None) -> list[list[float]]:
+def drive(searcher: OptunaWeightSearcher, n: int, rows: list[dict] | None = None, *, start: int = 0) -> list[list[float]]:
     """Suggest and complete ``n`` trials one at a time; the weight vectors handed out (their rows appended to ``rows``)."""
     out = []
-    for i in range(n):
+    for i in range(start, start + n):
         config = searcher.suggest(f"t{i}")
         assert config is not None and config != Searcher.FINISHED
         trial = config["trial"]
@@ -74,7 +74,7 @@ def drive(searcher: OptunaWeightSearcher, n: int, rows: list[dict] | None = None
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_name_builds_its_optuna_sampler(name: str) -> None:
     searcher = searcher_for(name)
-    assert type(searcher.sampler) is EXPECTED[name]
+    assert type(searcher.sampler.optuna_sampler) is EXPECTED[name]
     assert type(make_optuna_sampler(name, seed=0, n_weights=12, m=2)) is EXPECTED[name]
 
 
@@ -113,7 +113,7 @@ def test_gp_searcher_runs_its_budget_on_three_tasks_and_is_seeded() -> None:
     assert searcher.suggest("t-after") == Searcher.FINISHED
     w = np.asarray(weights)
     assert w.shape == (12, 3) and np.allclose(w.sum(axis=1), 1) and w.min() >= 0.01 - 1e-9
-    study = searcher._inner._ot_study
+    study = searcher.sampler.study
     assert len(study.trials) == 12 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     assert len(study.directions) == 3
     again = drive(searcher_for("optuna_gp", problem="three_wells", n_weights=12, seed=3), 12)
@@ -131,15 +131,25 @@ def test_gp_plan_has_no_trials_ahead_and_needs_one_trial_per_weight() -> None:
         paretosweep.plan({**spec("optuna_gp"), "sampler": {"name": "optuna_gp", "floor": 0.6}})
 
 
-def test_a_saved_searcher_restores_its_study_and_goes_on_as_the_original(tmp_path) -> None:
-    original = searcher_for("optuna_tpe", n_weights=12)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_saved_searcher_pickles_without_optuna_objects_and_restores_its_study(name: str, tmp_path) -> None:
+    """Tune pickles its searcher (``tuner.pkl``, experiment checkpoints): GA samplers hold a lock, so
+    no Optuna object may be pickled. The restored searcher reopens the same study, re-seeds its
+    sampler from the trial count (two restores agree) and finishes the budget."""
+    import pickle
+
+    original = searcher_for(name, n_weights=12)
     drive(original, 5)
+    pickle.dumps(original)  # what Tune does at Tuner(...): raised "cannot pickle '_thread.lock'" for NSGA-II
     original.save(str(tmp_path / "searcher.pkl"))
-    restored = searcher_for("optuna_tpe", n_weights=12)
-    restored.restore(str(tmp_path / "searcher.pkl"))
-    assert len(restored._inner._ot_study.trials) == 5
-    ahead = [original.suggest("next")["trial"]["weights"]]
-    assert [restored.suggest("next")["trial"]["weights"]] == ahead  # same study, same seeded sampler state
+    restored = [searcher_for(name, n_weights=12) for _ in range(2)]
+    for searcher in restored:
+        searcher.restore(str(tmp_path / "searcher.pkl"))
+        assert [t.params for t in searcher.sampler.study.trials] == [t.params for t in original.sampler.study.trials]
+        assert type(searcher.sampler.optuna_sampler) is EXPECTED[name]
+    first, second = (s.suggest("next")["trial"]["weights"] for s in restored)
+    assert first == second
+    assert len(drive(restored[0], 6, start=6)) == 6 and restored[0].suggest("over") == Searcher.FINISHED
 
 
 def test_a_resumed_searcher_continues_the_study_in_its_journal(tmp_path) -> None:
@@ -151,10 +161,10 @@ def test_a_resumed_searcher_continues_the_study_in_its_journal(tmp_path) -> None
     assert (tmp_path / STUDY_FILE).is_file()
 
     resumed = searcher_for("optuna_tpe", n_weights=8, study_dir=str(tmp_path), stored=pd.DataFrame(rows))
-    study = resumed._inner._ot_study
+    study = resumed.sampler.study
     states = [t.state for t in study.trials]
     assert states == [optuna.trial.TrialState.COMPLETE] * 4 + [optuna.trial.TrialState.FAIL]
-    assert [t.params for t in study.trials[:4]] == [first._inner._ot_study.trials[i].params for i in range(4)]
+    assert [t.params for t in study.trials[:4]] == [first.sampler.study.trials[i].params for i in range(4)]
     after = drive(resumed, 4)
     assert resumed.suggest("over") == Searcher.FINISHED  # 4 stored + 4 new = the budget of 8
     assert not any(np.allclose(a, b) for a in after for b in before)  # re-seeded: the start-up points are not replayed
@@ -168,7 +178,7 @@ def test_a_resumed_searcher_without_journal_is_warm_started_from_the_stored_rows
     drive(searcher_for(name, n_weights=8), 4, rows)
     rows[2] = {**rows[2], "status": "failed", "f1_loss": None, "f2_loss": None}
     resumed = searcher_for(name, n_weights=8, stored=pd.DataFrame(rows))
-    study = resumed._inner._ot_study
+    study = resumed.sampler.study
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE"]
     for trial, row in zip(study.trials, rows, strict=True):
         assert np.allclose(unit_to_simplex(trial.params, 2, floor=0.01), row["weights"])

@@ -196,6 +196,6 @@ def test_optuna_study_gets_every_result_through_packs() -> None:
         configs = answer["pack"] if "pack" in answer else [answer["trial"]]
         rows = [{"trial_id": c["trial_id"], "status": "completed", **dict(zip(["f1_loss", "f2_loss"], circle(c["weights"])))} for c in configs]
         searcher.on_trial_complete(f"t{i}", {ROW_KEY: json.dumps(rows if "pack" in answer else rows[0])})
-    study = inner._inner._ot_study
+    study = inner.sampler.study
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 7
