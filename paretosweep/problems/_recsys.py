@@ -130,7 +130,14 @@ class RecSysFunnel:
         self.x_test, self.y_test = torch.from_numpy(x[test]), torch.from_numpy(y[test])
         self.n_features, self.hidden, self.batch_size = n_features, hidden, batch_size
         self.tasks = tuple(TaskSpec(name, _METRICS, 0.0) for name in TASKS)
-        self.default_reference_point = {column(name, "auc"): 0.5 for name in TASKS}  # random ranking
+        # What a model that learnt nothing scores: AUC 0.5 (a random ranking), and the log-loss of
+        # always predicting the training base rate p, H(p) = -p ln p - (1 - p) ln(1 - p).
+        base_rate = self.y_train.double().mean(dim=0).clamp(1e-12, 1 - 1e-12)
+        entropy = -(base_rate * base_rate.log() + (1 - base_rate) * (1 - base_rate).log())
+        self.default_reference_point = {
+            **{column(name, "auc"): 0.5 for name in TASKS},
+            **{column(name, "loss"): float(h) for name, h in zip(TASKS, entropy.tolist(), strict=True)},
+        }
 
     def make_model(self, *, seed: int) -> nn.Module:
         """Shared trunk ``n_features -> hidden -> hidden``, one ``hidden -> 16 -> 1`` logit head per task."""
