@@ -74,7 +74,8 @@ def register_data_callbacks(app: Dash, registry: RunRegistry, derived: Derived) 
         y = y if y in cols else cols[min(1, len(cols) - 1)]
         color = color if color in cols else cols[0]
         few = len(cols) < 3
-        return options, x, options, y, options, color, few, few, len(run.tasks) != 3, summary_text(run), ""
+        summary = summary_text(run, registry.shared_reference())
+        return options, x, options, y, options, color, few, few, len(run.tasks) != 3, summary, ""
 
 
 def selection_patch(trace_ids: list[Any], selected: list[str] | None) -> Patch:

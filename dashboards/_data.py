@@ -52,6 +52,7 @@ class RunData:
         metric_columns: every ``f"{task}_{metric}"`` float column.
         spec: the sweep spec from the ``paretosweep.spec`` metadata, or None.
         signature: the files' modification times when read (see :func:`run_signature`).
+        reference_point: the run's fixed hypervolume reference point (objective order), or None.
     """
 
     source: str
@@ -64,6 +65,7 @@ class RunData:
     metric_columns: tuple[str, ...]
     spec: dict[str, Any] | None
     signature: Signature
+    reference_point: tuple[float, ...] | None = None
 
 
 def load_run(path: str | os.PathLike[str]) -> RunData:
@@ -110,6 +112,7 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         metric_columns=metric_columns,
         spec=_json_meta(meta, S.META_SPEC),
         signature=signature,
+        reference_point=_reference_point(meta, len(objectives)),
     )
 
 
@@ -170,6 +173,14 @@ def _tasks(meta: dict[bytes, bytes], objectives: tuple[S.Objective, ...]) -> tup
     if isinstance(tasks, list) and all(isinstance(t, str) for t in tasks):
         return tuple(tasks)
     return tuple(dict.fromkeys(o.name for o in objectives))
+
+
+def _reference_point(meta: dict[bytes, bytes], m: int) -> tuple[float, ...] | None:
+    """The ``paretosweep.reference_point`` metadata, or None when absent or malformed."""
+    value = _json_meta(meta, S.META_REFERENCE_POINT)
+    if isinstance(value, list) and len(value) == m and all(isinstance(v, (int, float)) for v in value):
+        return tuple(float(v) for v in value)
+    return None
 
 
 def _json_meta(meta: dict[bytes, bytes], key: bytes) -> Any:
@@ -233,6 +244,23 @@ class RunRegistry:
         """The run's data (None if unreadable), its error message, and its version number."""
         with self._lock:
             return self._data[index], self._errors[index], self._versions[index]
+
+    def shared_reference(self) -> tuple[float, ...] | None:
+        """One reference point for the runs shown side by side (per objective, the worst of theirs).
+
+        None unless at least two readable runs with the same objectives all have a reference point.
+        """
+        from paretosweep.frontier import shared_reference_point
+
+        with self._lock:
+            runs = [r for r in self._data if r is not None]
+        if len(runs) < 2 or any(r.reference_point is None for r in runs):
+            return None
+        keys = {tuple((o.column, o.direction) for o in r.objectives) for r in runs}
+        if len(keys) != 1:
+            return None
+        directions = [o.direction for o in runs[0].objectives]
+        return tuple(shared_reference_point([r.reference_point for r in runs], directions).tolist())
 
     def errors(self) -> list[str]:
         """One line per run that cannot be read now, prefixed with its path."""

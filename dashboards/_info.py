@@ -271,3 +271,14 @@ def summary_info(name: str, trials: pd.DataFrame, frontier: pd.DataFrame) -> Sum
         len(frontier),
         int((trials["kind"] == "method").sum()),
     )
+
+
+def frontier_hypervolume(frontier: pd.DataFrame, objectives: Sequence[Objective], reference_point: Sequence[float]) -> float:
+    """Hypervolume of the frontier rows' objective values at ``reference_point`` (0 without rows)."""
+    from paretosweep.frontier import hypervolume
+
+    points = frontier[[o.column for o in objectives]].to_numpy(dtype=np.float64).reshape(len(frontier), len(objectives))
+    points = points[np.isfinite(points).all(axis=1)]
+    if not len(points):
+        return 0.0
+    return hypervolume(points, reference_point=reference_point, directions=[o.direction for o in objectives])

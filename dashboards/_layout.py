@@ -79,11 +79,21 @@ def page_layout(registry: RunRegistry, refresh_ms: int) -> html.Div:
     ])
 
 
-def summary_text(run: RunData) -> str:
-    """One line of counts above a run's views."""
+def summary_text(run: RunData, shared_reference: tuple[float, ...] | None = None) -> str:
+    """One line of counts above a run's views, and its hypervolume.
+
+    With several runs side by side (``shared_reference`` given) the hypervolume is measured at
+    the one reference point they share, which the line prints, so the panels compare.
+    """
     s = I.summary_info(run.name, run.trials, run.frontier)
     status = ", ".join(f"{n} {k}" for k, n in s.by_status)
-    return f"{s.n_trials} trials ({status}) · {s.n_methods} method trials · {s.n_frontier} on the frontier"
+    line = f"{s.n_trials} trials ({status}) · {s.n_methods} method trials · {s.n_frontier} on the frontier"
+    ref = shared_reference or run.reference_point
+    if ref is None:
+        return line
+    hv = I.frontier_hypervolume(run.frontier, run.objectives, ref)
+    where = "shared reference point" if shared_reference else "reference point"
+    return f"{line} · hypervolume {hv:.6g} at the {where} {[round(v, 6) for v in ref]}"
 
 
 def trial_panel(info: TrialInfo, curves: go.Figure, i: int) -> html.Div:

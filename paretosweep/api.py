@@ -73,3 +73,31 @@ def compare(run_dir: str, *, per_trial: bool = False) -> pd.DataFrame:
 
         raise ResultSchemaError(f"Run `{run_dir}` holds no method trials. Add a `methods:` list to the spec and run it with --resume.")
     return compare_trials(trials, store.objectives, per_trial=per_trial)
+
+
+def compare_runs(run_dirs: list[str]) -> tuple[list[float], pd.DataFrame]:
+    """Several runs' frontiers at one shared reference point (see :func:`paretosweep.comparison.compare_runs`).
+
+    Raises:
+        ResultSchemaError: a run cannot be read, holds no reference point yet, or the runs do not
+            share their objectives.
+    """
+    from paretosweep.comparison import compare_runs as compare_fronts
+    from paretosweep.errors import ResultSchemaError
+    from paretosweep.results import RunStore
+
+    stores = [RunStore(d).open() for d in run_dirs]
+    first = stores[0].objectives
+    for run_dir, store in zip(run_dirs, stores, strict=True):
+        if [(o.column, o.direction) for o in store.objectives] != [(o.column, o.direction) for o in first]:
+            raise ResultSchemaError(
+                f"Runs compared on one reference point must share their objectives. `{run_dirs[0]}` has "
+                f"{[o.column for o in first]}, `{run_dir}` has {[o.column for o in store.objectives]}."
+            )
+        if store.reference_point is None:
+            raise ResultSchemaError(f"Run `{run_dir}` has no reference point yet: no trial of it completed.")
+    shared, table = compare_fronts(
+        list(run_dirs), [s.read_frontier() for s in stores], [s.reference_point for s in stores], first  # type: ignore[misc]
+    )
+    table["reference_rule"] = [s.reference_rule for s in stores]
+    return shared.tolist(), table

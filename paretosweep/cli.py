@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column, Table
 
 from paretosweep.config import RESULT_DRIVEN_SAMPLERS
 from paretosweep.errors import ParetoSweepError
@@ -64,6 +65,12 @@ def run(
         f"Done in {summary.wall_seconds:.1f} s: {summary.completed} completed, {summary.failed} failed or diverged "
         f"({summary.skipped} already done), {summary.frontier_size} frontier points, hypervolume {hv}."
     )
+    if summary.reference_point is not None:
+        clipped = f"; {summary.clipped} point(s) beyond it add nothing" if summary.clipped else ""
+        console.print(
+            escape(f"Hypervolume reference point {[round(v, 6) for v in summary.reference_point]} "
+                   f"({summary.reference_rule}), fixed for the run{clipped}."), highlight=False,
+        )
     run_dir = Path(summary.run_dir)
     console.print(f"Frontier:  {run_dir / 'frontier.parquet'}   (paretosweep frontier {run_dir})")
     console.print(f"Trials:    {run_dir / 'trials.parquet'}")
@@ -145,6 +152,25 @@ def compare(
     except ParetoSweepError as error:
         _fail(error)
     console.print(compare_table(verdict))
+
+
+@app.command()
+def hypervolume(
+    runs: Annotated[list[str], typer.Argument(help="Run directories to compare (same objectives).")],
+) -> None:
+    """Each run's hypervolume at its own reference point and at one shared by all (per objective, the worst)."""
+    from paretosweep import api
+
+    try:
+        shared, table = api.compare_runs(runs)
+    except ParetoSweepError as error:
+        _fail(error)
+    out = Table(Column("run", no_wrap=True), "frontier", "own reference point", "hypervolume (own)", "hypervolume (shared)",
+                title=escape(f"shared reference point {[round(v, 6) for v in shared]}"))
+    for _, row in table.iterrows():
+        out.add_row(escape(str(row["run"])), str(row["frontier_size"]), escape(str([round(v, 6) for v in row["reference_point"]])),
+                    f"{row['hypervolume']:.6g}", f"{row['hypervolume_shared']:.6g}")
+    console.print(out)
 
 
 @app.command()

@@ -263,3 +263,47 @@ def _weights(value: Any) -> list[float] | None:
 
 def _float(value: Any) -> float:
     return float(value) if value is not None and pd.notna(value) else np.nan
+
+
+def compare_runs(
+    names: Sequence[str],
+    fronts: Sequence[pd.DataFrame],
+    reference_points: Sequence[Sequence[float]],
+    objectives: Sequence[ObjectiveLike],
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Hypervolume of several runs' frontiers at one shared reference point.
+
+    Each run's hypervolume is measured at its own fixed reference point, so two runs' numbers
+    are not comparable when the points differ. The shared point is, per objective, the worst of
+    the runs' points (:func:`paretosweep.frontier.shared_reference_point`).
+
+    Args:
+        names: a label per run.
+        fronts: each run's frontier rows (the objective columns are read).
+        reference_points: each run's own reference point, in objective order.
+        objectives: the runs' common objectives.
+
+    Returns:
+        The shared point ``[m]`` and one row per run: ``run``, ``frontier_size``,
+        ``reference_point`` (its own), ``hypervolume`` (at its own point) and
+        ``hypervolume_shared`` (at the shared point).
+    """
+    from paretosweep.frontier import hypervolume, shared_reference_point
+
+    for front in fronts:
+        _check(front, objectives)
+    columns = [o.column for o in objectives]
+    directions = [o.direction for o in objectives]
+    shared = shared_reference_point(np.asarray(reference_points, dtype=np.float64), directions)
+    rows = []
+    for name, front, own in zip(names, fronts, reference_points, strict=True):
+        points = front[columns].to_numpy(dtype=np.float64).reshape(len(front), len(columns))
+        points = points[np.isfinite(points).all(axis=1)]
+        rows.append({
+            "run": name,
+            "frontier_size": len(points),
+            "reference_point": [float(v) for v in own],
+            "hypervolume": hypervolume(points, reference_point=own, directions=directions) if len(points) else 0.0,
+            "hypervolume_shared": hypervolume(points, reference_point=shared, directions=directions) if len(points) else 0.0,
+        })
+    return shared, pd.DataFrame.from_records(rows)

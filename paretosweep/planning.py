@@ -72,6 +72,8 @@ class Plan:
     reference_point: tuple[float, ...] | None
     weights: np.ndarray  # [n, m] swept weight vectors
     trials: tuple[TrialConfig, ...]
+    #: where ``reference_point`` comes from: ``spec`` or ``problem`` (None: the first completed batch fixes it)
+    reference_rule: str | None = None
 
 
 def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ...]:
@@ -163,14 +165,22 @@ def plan_trials(
     return tuple(trials.values())
 
 
-def resolve_reference_point(spec: SweepSpec, problem: Problem, objectives: tuple[Objective, ...]) -> tuple[float, ...] | None:
-    """The spec's ``reference_point`` (by column), else the problem's default, else None (auto)."""
+def resolve_reference_point(
+    spec: SweepSpec, problem: Problem, objectives: tuple[Objective, ...]
+) -> tuple[tuple[float, ...] | None, str | None]:
+    """The run's hypervolume reference point and where it comes from, fixed once per run.
+
+    The spec's ``reference_point`` (by column), else the problem's ``default_reference_point``
+    (what a model that learnt nothing scores) when it covers every objective column, else
+    ``(None, None)``: the run store fixes it from the first completed batch (its nadir plus a
+    margin, see ``RunStore.write``).
+    """
     given = spec.reference_point
     if given is None:
         default = getattr(problem, "default_reference_point", None) or {}
         if all(o.column in default for o in objectives):
-            return tuple(float(default[o.column]) for o in objectives)
-        return None
+            return tuple(float(default[o.column]) for o in objectives), f"problem `{problem.name}` default"
+        return None, None
     columns = [o.column for o in objectives]
     unknown = [c for c in given if c not in columns]
     missing = [c for c in columns if c not in given]
@@ -179,7 +189,7 @@ def resolve_reference_point(spec: SweepSpec, problem: Problem, objectives: tuple
             f"`reference_point` should give one value per objective column {columns}; "
             f"found unknown {unknown} and missing {missing}."
         )
-    return tuple(float(given[c]) for c in columns)
+    return tuple(float(given[c]) for c in columns), "spec"
 
 
 def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
@@ -197,5 +207,5 @@ def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
     weights = design_weights(spec, len(task_names))
     methods = resolve_methods(spec, problem)
     trials = plan_trials(spec, weights, methods)
-    reference_point = resolve_reference_point(spec, problem, objectives)
-    return Plan(spec, task_names, objectives, metric_columns, reference_point, weights, trials)
+    reference_point, reference_rule = resolve_reference_point(spec, problem, objectives)
+    return Plan(spec, task_names, objectives, metric_columns, reference_point, weights, trials, reference_rule)

@@ -89,3 +89,10 @@ class _NoSharedQuadratic(Quadratic):
 def make_quadratic_without_shared() -> Quadratic:
     """The quadratic problem whose ``shared_parameters`` is empty (gradient methods refuse it)."""
     return _NoSharedQuadratic(steps_per_epoch=20, init=0.0, fail_above=None, nan_below=None)
+
+
+def make_quadratic_without_reference() -> Quadratic:
+    """The quadratic problem without a default reference point (the run must fix one itself)."""
+    problem = make_quadratic()
+    del problem.default_reference_point
+    return problem

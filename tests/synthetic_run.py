@@ -227,4 +227,5 @@ def _write_progress(out: Path, trials: pa.Table, objectives: tuple[S.Objective, 
         rows["hypervolume_stderr"].append(0.0)
         rows["igd_plus"].append(None)  # this fake problem has no exact front
         rows["hv_ratio"].append(None)
+        rows["clipped"].append(0)
     pq.write_table(pa.table(rows, schema=S.progress_schema().with_metadata(meta)), out / S.PROGRESS_FILE)

@@ -21,6 +21,7 @@ from paretosweep.frontier._indicators import (
     hv_contributions,
     hypervolume,
     igd_plus,
+    shared_reference_point,
 )
 from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
 from paretosweep.frontier._picks import PICKS, pick
@@ -42,5 +43,6 @@ __all__ = [
     "igd_plus",
     "non_dominated_mask",
     "pick",
+    "shared_reference_point",
     "to_minimization",
 ]

@@ -173,6 +173,33 @@ def auto_reference_point(
     return ref
 
 
+def shared_reference_point(reference_points: ArrayLike, /, directions: Sequence[str]) -> np.ndarray:
+    """One reference point for comparing runs: per objective, the worst of the runs' points.
+
+    Every run's hypervolume at this point counts everything its own reference point counts
+    (and possibly more), so runs with different fixed points become comparable.
+
+    Args:
+        reference_points: ``[r, m]`` the runs' reference points, in raw units.
+        directions: ``m`` entries, each ``"min"`` or ``"max"``.
+
+    Returns:
+        Float ``[m]`` point: the largest value of a ``min`` objective, the smallest of a ``max`` one.
+
+    Raises:
+        ConfigError: if no point is given or a point holds NaN.
+
+    Examples:
+        >>> shared_reference_point([[1.0, 0.5], [2.0, 0.7]], ["min", "max"]).tolist()
+        [2.0, 0.5]
+    """
+    pts = as_points(reference_points, name="reference_points")
+    if pts.shape[0] == 0 or nan_rows(pts).any():
+        raise ConfigError(f"`reference_points` should hold at least one point without NaN. Found {pts.tolist()}.")
+    flags = maximise_flags(directions, pts.shape[1])
+    return np.where(flags, pts.min(axis=0), pts.max(axis=0))
+
+
 def _two_sets(
     points: ArrayLike, reference_front: ArrayLike, directions: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

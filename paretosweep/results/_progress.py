@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from paretosweep.frontier._hv_estimate import hv_contributions_auto, hypervolume_auto
-from paretosweep.frontier._pareto import non_dominated_mask
+from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
 from paretosweep.results._exact_front import ExactFrontIndicators
 
 
@@ -27,7 +27,11 @@ def frontier_columns(
     reference_point: Sequence[float] | None,
     exact: ExactFrontIndicators | None,
 ) -> dict[str, Any]:
-    """``frontier_size``, ``hypervolume`` (+ ``_method``, ``_stderr``), ``igd_plus``, ``hv_ratio``.
+    """``frontier_size``, ``hypervolume`` (+ ``_method``, ``_stderr``), ``igd_plus``, ``hv_ratio``, ``clipped``.
+
+    ``clipped`` counts the points that are not strictly better than the reference point in
+    every objective: they add nothing to the hypervolume (the reference point never moves to
+    take them in).
 
     Args:
         points: ``[n, m]`` objective values of the usable completed trials (no NaN rows).
@@ -36,16 +40,18 @@ def frontier_columns(
         exact: the run's exact front, or None (indicators null).
     """
     mask = non_dominated_mask(points, directions=directions)
+    clipped = 0
     if reference_point is None:
         hv = {"hypervolume": 0.0, "hypervolume_method": "exact", "hypervolume_stderr": 0.0}
     else:
+        clipped = int((~(to_minimization(points, directions) < to_minimization(np.asarray([reference_point], dtype=np.float64), directions)).all(axis=1)).sum())
         estimate = hypervolume_auto(points[mask], reference_point=reference_point, directions=directions)
         hv = {"hypervolume": estimate.value, "hypervolume_method": estimate.method,
               "hypervolume_stderr": estimate.stderr}
     indicators: dict[str, float | None] = {"igd_plus": None, "hv_ratio": None}
     if exact is not None:
         indicators = exact.row(points[mask], hv["hypervolume"], reference_point)
-    return {"frontier_size": int(mask.sum()), **hv, **indicators}
+    return {"frontier_size": int(mask.sum()), **hv, **indicators, "clipped": clipped}
 
 
 def contributions_with_label(

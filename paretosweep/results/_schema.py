@@ -34,6 +34,8 @@ META_SCHEMA_VERSION = b"paretosweep.schema_version"
 META_TASKS = b"paretosweep.tasks"
 META_REFERENCE_POINT = b"paretosweep.reference_point"
 META_SPEC = b"paretosweep.spec"
+#: How the run's reference point was fixed: ``spec``, ``problem`` or the first completed batch.
+META_REFERENCE_RULE = b"paretosweep.reference_rule"
 #: frontier.parquet: JSON ``{"method": "exact"|"monte_carlo", "stderr": [per row]}`` of ``hv_contribution``.
 META_HV_CONTRIBUTION = b"paretosweep.hv_contribution"
 
@@ -80,6 +82,7 @@ PROGRESS_FIELDS: tuple[pa.Field, ...] = (
     pa.field("hypervolume_stderr", pa.float64()),  # standard error of the estimate; 0.0 if exact
     pa.field("igd_plus", pa.float64()),  # IGD+ of the non-dominated set to the exact front (else null)
     pa.field("hv_ratio", pa.float64()),  # hypervolume / that of the exact front, same reference point
+    pa.field("clipped", pa.int64()),  # completed points not better than the reference point in every objective
 )
 #: The progress columns every schema-version-1 file has (files written before the four above).
 PROGRESS_BASE_FIELDS: tuple[pa.Field, ...] = PROGRESS_FIELDS[:8]

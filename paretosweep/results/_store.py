@@ -12,6 +12,7 @@ may also be passed explicitly.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -38,7 +39,7 @@ from paretosweep.results._exact_front import (
 from paretosweep.results._progress import contributions_with_label, frontier_columns
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE, FRONTIER_EXTRA_FIELDS, FRONTIER_FILE, KINDS, META_HV_CONTRIBUTION,
-    META_OBJECTIVES, META_REFERENCE_POINT, META_SCHEMA_VERSION, META_SPEC, META_TASKS,
+    META_OBJECTIVES, META_REFERENCE_POINT, META_REFERENCE_RULE, META_SCHEMA_VERSION, META_SPEC, META_TASKS,
     PROGRESS_BASE_FIELDS, PROGRESS_FILE, SCHEMA_VERSION, STATUSES, TRIAL_FIELDS, TRIALS_FILE,
     Objective, frontier_schema, objectives_from_json, objectives_to_json, progress_schema,
     trials_schema,
@@ -49,7 +50,10 @@ _LISTS = ("weights", "effective_weights_mean", "effective_weights_final")
 _JSON_TEXT = ("hparams", "history")
 _FIXED = tuple(f.name for f in TRIAL_FIELDS)
 #: Progress columns recomputed by ``recompute_progress`` (all but counts and times).
-_RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolume_stderr", "igd_plus", "hv_ratio")
+_RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolume_stderr", "igd_plus", "hv_ratio", "clipped")
+#: A reference point fixed from the first completed batch lies this share of each objective's
+#: range (over that batch) beyond the batch's nadir (see ``auto_reference_point``).
+FIRST_BATCH_MARGIN = 0.1
 #: Rows ingested one batch at a time make one Arrow chunk each; past this many the table is compacted.
 _MAX_CHUNKS = 32
 
@@ -184,6 +188,7 @@ class _RunMeta:
     metric_columns: tuple[str, ...]
     reference_point: tuple[float, ...] | None
     spec: dict[str, Any] = field(default_factory=dict)
+    reference_rule: str | None = None
 
     def encode(self) -> dict[bytes, bytes]:
         ref = None if self.reference_point is None else list(self.reference_point)
@@ -192,6 +197,7 @@ class _RunMeta:
             META_SCHEMA_VERSION: SCHEMA_VERSION.encode(),
             META_TASKS: json.dumps(list(self.tasks)).encode(),
             META_REFERENCE_POINT: json.dumps(ref).encode(),
+            META_REFERENCE_RULE: json.dumps(self.reference_rule).encode(),
             META_SPEC: json.dumps(self.spec, default=str).encode(),
         }
 
@@ -206,6 +212,7 @@ class _RunMeta:
                 metric_columns=tuple(table.schema.names[len(TRIAL_FIELDS):]),
                 reference_point=None if ref is None else tuple(float(v) for v in ref),
                 spec=json.loads(metadata.get(META_SPEC, b"{}")),
+                reference_rule=json.loads(metadata.get(META_REFERENCE_RULE, b"null")),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ResultSchemaError(
@@ -385,8 +392,13 @@ class RunStore:
 
     @property
     def reference_point(self) -> tuple[float, ...] | None:
-        """The fixed hypervolume reference point (raw units), or None while it is automatic."""
+        """The run's hypervolume reference point (raw units), or None until the first completed batch fixes it."""
         return self._require().reference_point
+
+    @property
+    def reference_rule(self) -> str | None:
+        """Where the reference point came from (``spec``, ``problem``, the first completed batch)."""
+        return self._require().reference_rule
 
     @property
     def exact_front(self) -> np.ndarray | None:
@@ -412,6 +424,7 @@ class RunStore:
         tasks: Sequence[str],
         metric_columns: Sequence[str],
         reference_point: Sequence[float] | None = None,
+        reference_rule: str | None = None,
         spec: Mapping[str, Any] | None = None,
         overwrite: bool = False,
     ) -> RunStore:
@@ -421,8 +434,10 @@ class RunStore:
             objectives: the objectives; each ``column`` must be in ``metric_columns``.
             tasks: task names in weight order.
             metric_columns: every float metric column of the problem, in order.
-            reference_point: hypervolume reference point in raw units, or None to use
-                ``auto_reference_point`` of the completed trials at each write (see ``write``).
+            reference_point: hypervolume reference point in raw units, or None to fix it from
+                the first completed batch (see ``write``).
+            reference_rule: where ``reference_point`` comes from (``spec``, ``problem``...),
+                stored in the metadata beside it.
             spec: the sweep spec, stored as JSON.
             overwrite: replace a run that is already there.
 
@@ -441,6 +456,7 @@ class RunStore:
             metric_columns=tuple(metric_columns),
             reference_point=None if reference_point is None else tuple(float(v) for v in reference_point),
             spec=dict(spec or {}),
+            reference_rule=reference_rule if reference_point is not None else None,
         )
         _validate_meta(meta)
         self._meta = meta
@@ -568,10 +584,12 @@ class RunStore:
     def write(self, *, elapsed_seconds: float | None = None) -> dict[str, Any]:
         """Rewrite the three files; append a progress row if trials arrived since the last one.
 
-        The progress row's hypervolume uses the run's reference point. While none is fixed
-        it uses ``auto_reference_point`` of the completed trials *known at that time*, so
-        those values are not comparable across rows; ``fix_reference_point()`` (or
-        ``recompute_progress()`` at the end) recomputes them all with one point.
+        Every progress row's hypervolume uses the run's one reference point. A run created
+        without one fixes it at the first write that holds a completed trial with finite
+        objectives: the nadir of those trials plus ``FIRST_BATCH_MARGIN`` of each
+        objective's range over them (``auto_reference_point``). It is written to the
+        metadata (``paretosweep.reference_point``, with ``paretosweep.reference_rule``) and
+        never moves: a later point beyond it is counted in ``clipped``.
 
         Args:
             elapsed_seconds: wall time since the sweep started; by default the time since
@@ -582,8 +600,9 @@ class RunStore:
             (``hypervolume`` with ``hypervolume_method`` and ``hypervolume_stderr``,
             ``frontier_size``, ``trials_done``, ``igd_plus``, ``hv_ratio``, ...).
         """
-        self._require()
-        row = self._progress_row(self._trials, self._reference(self._trials))
+        if self._require().reference_point is None:
+            self._fix_from_first_batch()
+        row = self._progress_row(self._trials, self._require().reference_point)
         now = datetime.now(timezone.utc)
         row["elapsed_seconds"] = self._elapsed(now) if elapsed_seconds is None else float(elapsed_seconds)
         row["time"] = now
@@ -594,8 +613,8 @@ class RunStore:
         self._write_files()
         return row
 
-    def fix_reference_point(self, point: Sequence[float] | None = None) -> tuple[float, ...]:
-        """Fix the run's reference point (given, or automatic from all completed trials).
+    def fix_reference_point(self, point: Sequence[float] | None = None, *, rule: str = "given") -> tuple[float, ...]:
+        """Fix the run's reference point (given, or from the completed trials stored now).
 
         Stores it in every file's metadata and recomputes all progress hypervolumes with it.
 
@@ -605,7 +624,9 @@ class RunStore:
         """
         meta = self._require()
         if point is None:
-            point = meta.reference_point or self._reference(self._trials)
+            if meta.reference_point is not None:
+                return meta.reference_point
+            point, rule = self._first_batch_point()
             if point is None:
                 raise ConfigError(
                     "Cannot derive a reference point: no completed trial has finite objectives yet. "
@@ -617,23 +638,39 @@ class RunStore:
                 f"The reference point is already fixed at {list(meta.reference_point)}. "
                 f"Found a different one, {list(fixed)}; start a new run to change it."
             )
-        new = _RunMeta(meta.objectives, meta.tasks, meta.metric_columns, fixed, meta.spec)
+        new = dataclasses.replace(meta, reference_point=fixed, reference_rule=meta.reference_rule or rule)
         _validate_meta(new)
         self._meta = new
         self.recompute_progress()
         return fixed
 
+    def _first_batch_point(self) -> tuple[tuple[float, ...] | None, str]:
+        """The reference point of the completed trials stored now (see ``write``) and its rule."""
+        meta = self._require()
+        values, usable = self._objective_values(self._trials)
+        finite = values[usable & np.isfinite(values).all(axis=1)]
+        rule = f"first completed batch: nadir of {finite.shape[0]} trials + {FIRST_BATCH_MARGIN:g} x range"
+        if finite.shape[0] == 0:
+            return None, rule
+        point = auto_reference_point(finite, [o.direction for o in meta.objectives], margin=FIRST_BATCH_MARGIN)
+        return tuple(point.tolist()), rule
+
+    def _fix_from_first_batch(self) -> None:
+        """Fix the reference point from the first completed batch, once there is one."""
+        point, rule = self._first_batch_point()
+        if point is not None:
+            self.fix_reference_point(point, rule=rule)
+
     def recompute_progress(self) -> pd.DataFrame:
         """Recompute every progress row's hypervolume and indicators at the final reference point.
 
-        The final point is the fixed one, else ``auto_reference_point`` of all completed
-        trials. Row ``k`` is recomputed from the first ``trials_done`` trials in ingestion
+        The point is the run's fixed one (None while no completed trial fixed it: hypervolume
+        0). Row ``k`` is recomputed from the first ``trials_done`` trials in ingestion
         order, i.e. exactly the trials known when it was written: ``hypervolume`` with its
         method and standard error, ``frontier_size``, and ``igd_plus``/``hv_ratio`` from the
         stored exact front (null without one). All files are rewritten.
         """
-        self._require()
-        ref = self._reference(self._trials)
+        ref = self._require().reference_point
         done = self._progress.column("trials_done").to_pylist()
         rows = [self._progress_row(self._trials.slice(0, n), ref) for n in done]
         for name in _RECOMPUTED:
@@ -677,17 +714,6 @@ class RunStore:
         completed = np.array([s == "completed" for s in table.column("status").to_pylist()], dtype=bool)
         return values, completed & ~nan_rows(values)
 
-    def _reference(self, table: pa.Table) -> tuple[float, ...] | None:
-        """The fixed reference point, else the automatic one of the usable rows (or None)."""
-        meta = self._require()
-        if meta.reference_point is not None:
-            return meta.reference_point
-        values, usable = self._objective_values(table)
-        finite = values[usable & np.isfinite(values).all(axis=1)]
-        if finite.shape[0] == 0:
-            return None
-        return tuple(auto_reference_point(finite, [o.direction for o in meta.objectives]).tolist())
-
     def _frontier_table(self) -> tuple[pa.Table, bytes]:
         """Non-dominated usable rows plus their HV contributions, and the contributions' label."""
         meta = self._require()
@@ -695,7 +721,7 @@ class RunStore:
         values, usable = self._objective_values(self._trials)
         mask = np.zeros(self._trials.num_rows, dtype=bool)
         mask[usable] = non_dominated_mask(values[usable], directions=directions)
-        ref = self._reference(self._trials)
+        ref = meta.reference_point
         contrib, label = contributions_with_label(values[mask], directions=directions, reference_point=ref)
         front = self._trials.filter(pa.array(mask, pa.bool_()))
         return front.append_column(FRONTIER_EXTRA_FIELDS[0], pa.array(contrib, pa.float64())), label

@@ -35,6 +35,9 @@ class SweepSummary:
     frontier_size: int
     hypervolume: float | None
     wall_seconds: float
+    reference_point: tuple[float, ...] | None = None
+    reference_rule: str | None = None
+    clipped: int = 0
 
 
 def check_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
@@ -145,6 +148,7 @@ def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
         tasks=plan.task_names,
         metric_columns=plan.metric_columns,
         reference_point=plan.reference_point,
+        reference_rule=plan.reference_rule,
         spec=plan.spec.model_dump(mode="json"),
     )
     return store
@@ -269,4 +273,7 @@ def run_sweep(
         frontier_size=status.frontier_size,
         hypervolume=status.hypervolume,
         wall_seconds=time.monotonic() - started,
+        reference_point=store.reference_point,
+        reference_rule=store.reference_rule,
+        clipped=status.clipped,
     )

@@ -38,6 +38,9 @@ class SweepStatus:
     hypervolume_method: str | None = None  # "exact", or "monte_carlo" (then see hypervolume_stderr)
     hypervolume_stderr: float | None = None
     hv_ratio: float | None = None  # only when the problem knows its exact front
+    reference_point: tuple[float, ...] | None = None  # fixed once per run (None until the first completed batch)
+    reference_rule: str | None = None
+    clipped: int = 0  # completed points beyond the reference point (they add no hypervolume)
 
 
 class SweepRecorder(Callback):
@@ -106,6 +109,9 @@ class SweepRecorder(Callback):
             self.status.hypervolume_method = summary.get("hypervolume_method")
             self.status.hypervolume_stderr = summary.get("hypervolume_stderr")
             self.status.hv_ratio = summary.get("hv_ratio")
+            self.status.clipped = int(summary.get("clipped") or 0)
+            self.status.reference_point = self.store.reference_point
+            self.status.reference_rule = self.store.reference_rule
             self.flushes += 1
         self._unflushed = 0
         self._last_flush = time.monotonic()

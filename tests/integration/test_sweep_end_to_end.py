@@ -143,3 +143,26 @@ def test_a_refused_sweep_leaves_no_run_directory_behind(local_ray: None, tmp_pat
     with pytest.raises(paretosweep.ConfigError, match="resources.gpu"):
         paretosweep.run(spec)
     assert not (tmp_path / "linear").exists()
+
+
+def test_without_a_reference_point_the_first_batch_fixes_one_that_a_resume_keeps(local_ray: None, tmp_path: Path) -> None:
+    """A user problem with no default reference point: the run fixes one from its first completed
+    batch, records it in the metadata, and hypervolume never goes down (also across a resume)."""
+    spec = {
+        "problem": {"name": "tests.problems_for_tests:make_quadratic_without_reference"},
+        "scalarizer": {"name": "linear"},
+        "sampler": {"name": "explicit", "weights": [[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]]},
+        "budget": {"epochs": 2, "lr": 0.1},
+        "storage": str(tmp_path / "run"),
+    }
+    first = paretosweep.run(spec)
+    ref = json.loads(pq.read_schema(Path(first.run_dir) / "trials.parquet").metadata[b"paretosweep.reference_point"])
+    assert ref is not None and first.reference_point == pytest.approx(ref)
+    assert "first completed batch" in first.reference_rule
+    wider = {**spec, "sampler": {"name": "explicit", "weights": [*spec["sampler"]["weights"], [0.99, 0.01], [0.01, 0.99]]}}
+    second = paretosweep.run(wider, resume=True)
+    assert second.reference_point == pytest.approx(ref) and second.ran == 2
+    progress = paretosweep.load_progress(second.run_dir)
+    assert progress["hypervolume"].is_monotonic_increasing and progress["hypervolume"].iloc[-1] > 0
+    for name in ("trials.parquet", "frontier.parquet", "progress.parquet"):
+        assert json.loads(pq.read_schema(Path(second.run_dir) / name).metadata[b"paretosweep.reference_point"]) == pytest.approx(ref)

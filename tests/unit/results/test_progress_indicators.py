@@ -60,7 +60,7 @@ def test_without_an_exact_front_the_indicators_are_null(tmp_path: Path) -> None:
 
 
 def test_a_resumed_run_keeps_its_progress_rows_and_indicators(tmp_path: Path) -> None:
-    store = new_run(tmp_path / "run")  # automatic reference point: recompute_progress moves it
+    store = new_run(tmp_path / "run")  # no reference point given: the first completed batch fixes it
     attach(store)
     for batch in (["a", "b"], ["c"], ["d"]):
         values = {"a": (0.5, 0.6), "b": (0.9, 0.1), "c": (0.2, 0.9), "d": (0.05, 0.95)}
@@ -81,7 +81,8 @@ def test_a_resumed_run_keeps_its_progress_rows_and_indicators(tmp_path: Path) ->
     assert after["igd_plus"].notna().all() and after["hv_ratio"].notna().all()
 
     recomputed = resumed.recompute_progress()  # one reference point for every row
-    ref = resumed._reference(resumed._trials)  # noqa: SLF001 - the point recompute_progress used
+    ref = resumed.reference_point
+    assert ref == pytest.approx((0.94, 0.05))  # fixed by the first batch (a, b): nadir + 10 % of the range (right_acc is max)
     exact_hv = hypervolume(FRONT, reference_point=ref, directions=DIRS)
     done = [[0.5, 0.6], [0.9, 0.1], [0.2, 0.9], [0.05, 0.95], [0.4, 0.8]]
     for k, n in enumerate([2, 3, 4, 5]):

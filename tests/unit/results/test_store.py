@@ -223,29 +223,48 @@ def test_progress_uses_fixed_reference_point(tmp_path: Path) -> None:
     assert front.loc["b", "hv_contribution"] == pytest.approx(0.3)
 
 
-def test_fix_reference_point_recomputes_progress(tmp_path: Path) -> None:
-    store = new_run(tmp_path)  # automatic reference point
-    first = [row("a", 1.0, 0.5), row("f", 0.0, 1.0, status="failed")]
-    second = [row("b", 2.0, 0.8), row("c", 4.0, 0.1)]
-    store.ingest(first)
+def test_the_first_completed_batch_fixes_the_reference_point_and_it_never_moves(tmp_path: Path) -> None:
+    """No reference point given: the first write with completed trials fixes it (their nadir +
+    10 % of the range); later, worse points are counted as clipped, and a resumed run keeps it."""
+    store = new_run(tmp_path)
+    store.ingest([row("f", 0.0, 1.0, status="failed")])
     store.write()
-    store.ingest(second)
+    assert store.reference_point is None and store.read_progress()["hypervolume"].tolist() == [0.0]
+    store.ingest([row("a", 1.0, 0.5), row("b", 2.0, 0.3)])
     store.write()
-    fixed = store.fix_reference_point()
-    assert fixed == pytest.approx((4.3, 0.03))  # nadir (4, 0.1) + 10 % of the ranges (3, 0.7)
-
+    fixed = store.reference_point
+    assert fixed == pytest.approx((2.1, 0.28))  # nadir (2, 0.3) + 10 % of the ranges (1, 0.2); right_acc is max
+    assert "first completed batch" in store.reference_rule
+    store.ingest([row("c", 4.0, 0.1), row("d", 3.0, 0.9)])  # both beyond it in at least one objective
+    summary = store.write()
+    assert store.reference_point == fixed and summary["clipped"] == 2
     progress = RunStore(tmp_path).read_progress()
-    expected = [
-        hypervolume([[1.0, 0.5]], reference_point=fixed, directions=DIRS),
-        hypervolume([[1.0, 0.5], [2.0, 0.8], [4.0, 0.1]], reference_point=fixed, directions=DIRS),
-    ]
-    assert progress["hypervolume"].tolist() == pytest.approx(expected)
+    assert progress["hypervolume"].tolist() == pytest.approx([
+        0.0,
+        hypervolume([[1.0, 0.5], [2.0, 0.3]], reference_point=fixed, directions=DIRS),
+        hypervolume([[1.0, 0.5], [2.0, 0.3]], reference_point=fixed, directions=DIRS),
+    ])
+    assert progress["hypervolume"].is_monotonic_increasing
+    assert progress["clipped"].tolist() == [0, 0, 2]
     for name in (TRIALS_FILE, FRONTIER_FILE, PROGRESS_FILE):
         meta = pq.read_schema(tmp_path / name).metadata
         assert json.loads(meta[b"paretosweep.reference_point"]) == pytest.approx(list(fixed))
-    assert RunStore(tmp_path).reference_point == pytest.approx(fixed)
+        assert "first completed batch" in json.loads(meta[b"paretosweep.reference_rule"])
+    resumed = RunStore(tmp_path)
+    assert resumed.reference_point == pytest.approx(fixed)
+    resumed.ingest([row("e", 9.0, 0.0)])
+    resumed.write()
+    assert resumed.reference_point == pytest.approx(fixed)
     with pytest.raises(ConfigError, match="already fixed"):
         store.fix_reference_point([9.0, 9.0])
+
+
+def test_a_given_reference_point_is_kept_with_its_rule(tmp_path: Path) -> None:
+    store = new_run(tmp_path, reference_point=[3.0, 1.0])
+    store.ingest([row("a", 1.0, 0.5)])
+    store.write()
+    assert store.reference_point == (3.0, 1.0)
+    assert store.fix_reference_point() == (3.0, 1.0)
 
 
 def test_pyarrow_filesystem_round_trip() -> None:
