@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from paretosweep.errors import ParetoSweepError, ResultSchemaError
-from paretosweep.frontier import non_dominated_mask
+from paretosweep.frontier import non_dominated_mask, seed_groups
 from paretosweep.results import _schema as S
 from paretosweep.results import load_frontier, load_progress, load_trials
 
@@ -195,11 +195,13 @@ def _json_meta(meta: dict[bytes, bytes], key: bytes) -> Any:
 
 
 def _recompute_frontier(trials: pd.DataFrame, objectives: tuple[S.Objective, ...]) -> pd.DataFrame:
-    """The non-dominated completed trials, for a run whose frontier.parquet is absent."""
-    done = trials[trials["status"] == "completed"]
-    points = done[[o.column for o in objectives]].to_numpy(dtype=np.float64)
-    mask = non_dominated_mask(points, directions=[o.direction for o in objectives])
-    return done[mask].assign(hv_contribution=np.nan).reset_index(drop=True)
+    """The non-dominated configurations (seed means), for a run whose frontier.parquet is absent."""
+    columns = [o.column for o in objectives]
+    groups = seed_groups(trials, columns)
+    mask = non_dominated_mask(groups.mean, directions=[o.direction for o in objectives]) if len(groups.mean) else np.zeros(0, bool)
+    front = trials.iloc[groups.representative[mask]].reset_index(drop=True)
+    front[columns] = groups.mean[mask]
+    return front.assign(hv_contribution=np.nan, n_seeds=groups.n_seeds[mask])
 
 
 class RunRegistry:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
@@ -101,32 +102,43 @@ def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: 
 
 
 def compare_table(verdict: pd.DataFrame) -> Table:
-    """The verdict of ``paretosweep compare``: one row per method (or per method trial)."""
+    """The verdict of ``paretosweep compare``: one row per method configuration (or per method trial)."""
 
     def weights(value: object) -> str:
         if value is None or isinstance(value, float) or len(value) == 0:  # type: ignore[arg-type]
             return "-"
         return " ".join(f"{w:.2f}" for w in value)  # type: ignore[union-attr]
 
+    def interval(row: Any) -> str:
+        low, high = row.get("epsilon_ci_low"), row.get("epsilon_ci_high")
+        if low is None or low != low:  # NaN: one seed, no interval
+            return "-"
+        return f"[{low:.3g}, {high:.3g}]"
+
+    summary = "verdict" in verdict.columns
+    head = [Column("method", no_wrap=True)]
+    head += ["verdict", "seeds", "epsilon of the mean", "95% CI of epsilon"] if summary else ["dominated", "epsilon"]
     table = Table(
-        Column("method", no_wrap=True), "dominated", "epsilon", Column("by trial", no_wrap=True), "its weights",
+        *head, Column("dominated by", no_wrap=True), "its weights",
         "seconds (method / sweep)", "learnt weights", "nearest frontier weights",
-        title="methods against the swept frontier (epsilon <= 0: the frontier dominates by |epsilon|)",
+        title="methods against the swept frontier of seed means (epsilon <= 0: the frontier dominates by |epsilon|)",
     )
     from paretosweep.comparison import method_labels
 
     labels = method_labels(verdict)
     for (_, row), label in zip(verdict.iterrows(), labels):
         by = row.get("dominating_trial_id")
+        cells = [escape(label)]
+        if summary:
+            cells += [escape(str(row["verdict"])), str(row["n_seeds"]), f"{row['epsilon']:.3g}", interval(row)]
+        else:
+            cells += ["yes" if row.get("dominated_by_frontier") is True else "no", f"{row['epsilon']:.3g}"]
         table.add_row(
-            label,
-            "yes" if row.get("dominated_by_frontier") is True else "no",
-            f"{row['epsilon']:.3g}",
-            str(by) if isinstance(by, str) else "-",
+            *cells,
+            escape(str(by)) if isinstance(by, str) else "-",
             weights(row.get("dominating_weights")),
             f"{row['method_seconds']:.1f} / {row['sweep_seconds']:.1f}",
             weights(row.get("learnt_weights")),
             weights(row.get("nearest_weights")),
         )
     return table
-

@@ -4,6 +4,10 @@ Pure pandas/numpy (no torch, no Ray): it reads the rows of ``trials.parquet`` an
 completed ``kind == "method"`` trial against the frontier of the completed
 ``kind == "scalarization"`` trials, in the run's objectives.
 
+Seeds: the swept frontier is the non-dominated set of *configuration means* (each weight
+vector's seeds averaged, :func:`paretosweep.frontier.seed_groups`), and a method configuration
+is judged by the mean point of its seeds, with a confidence interval over its seeds' epsilons.
+
 Conventions (all objectives are turned into minimisation: ``max`` columns are negated):
 
 * **dominated_by_frontier**: some frontier point is no worse in every objective and strictly
@@ -15,10 +19,16 @@ Conventions (all objectives are turned into minimisation: ``max`` columns are ne
   margin of :math:`|\\varepsilon|` in every objective); ``epsilon > 0``: no frontier point
   weakly dominates it, so the method reaches a region the sweep did not. Units are those of
   the objectives; ``epsilon_normalized`` is the same after scaling each objective to [0, 1]
-  over all completed points (sweep and methods).
+  over all completed points (sweep means and method trials).
+* **verdict** (per method configuration, over its seeds' epsilons :math:`\\varepsilon_s`): the
+  mean :math:`\\bar\\varepsilon` and the Student-t interval
+  :math:`\\bar\\varepsilon \\pm t_{1-\\alpha/2,\\,n-1}\\, s/\\sqrt n` (``confidence`` 0.95 by
+  default). ``escapes``: the interval lies above 0 (beyond the swept frontier);
+  ``dominated``: it lies below 0; ``inconclusive``: it contains 0. With one seed there is no
+  interval: the label says ``(1 seed)``.
 * Compute: ``method_seconds`` (the trial's ``train_seconds``; in the per-method summary, the
-  sum over all of that method's trials, every status) against ``sweep_seconds`` (the sum of
-  ``train_seconds`` over all scalarization trials, every status).
+  sum over all of that configuration's trials, every status) against ``sweep_seconds`` (the
+  sum of ``train_seconds`` over all scalarization trials, every status).
 
 Notes:
     Rows with a NaN objective are left out of the frontier; a method trial with a NaN
@@ -36,15 +46,20 @@ import numpy as np
 import pandas as pd
 
 from paretosweep.errors import ConfigError, ResultSchemaError
+from paretosweep.frontier import configuration_keys, hparams_key, non_dominated_mask, seed_groups
 
 REQUIRED_COLUMNS = ("trial_id", "status", "kind", "method", "weights", "train_seconds")
 
-#: Columns of the per-trial table, in order (the summary adds ``n_trials``, ``n_completed``,
-#: ``n_dominated`` after ``hparams``).
+#: Columns of the per-trial table, in order.
 TRIAL_COLUMNS = (
     "method", "hparams", "trial_id", "dominated_by_frontier", "epsilon", "epsilon_normalized",
     "dominating_trial_id", "dominating_weights", "method_seconds", "sweep_seconds",
     "learnt_weights", "nearest_trial_id", "nearest_weights",
+)
+#: Columns the per-configuration summary adds after ``hparams`` (the rest are TRIAL_COLUMNS[2:],
+#: describing the configuration's mean point; ``trial_id`` is its lowest-seed trial).
+SUMMARY_COLUMNS = (
+    "n_trials", "n_seeds", "n_dominated", "verdict", "epsilon_mean", "epsilon_ci_low", "epsilon_ci_high",
 )
 
 
@@ -59,30 +74,32 @@ class ObjectiveLike(Protocol):
 
 
 def compare(
-    trials: pd.DataFrame, objectives: Sequence[ObjectiveLike], *, per_trial: bool = False
+    trials: pd.DataFrame, objectives: Sequence[ObjectiveLike], *, per_trial: bool = False, confidence: float = 0.95
 ) -> pd.DataFrame:
-    """Judge each comparison method against the swept frontier.
+    """Judge each comparison method against the swept frontier (of configuration means).
 
     Args:
         trials: rows of ``trials.parquet`` (the columns of ``results._schema.TRIAL_FIELDS``
             plus the objective columns).
         objectives: the run's objectives (``results._schema.Objective`` or alike).
-        per_trial: one row per completed method trial instead of one per method.
+        per_trial: one row per completed method trial instead of one per method configuration.
+        confidence: the level of the interval over seeds (in (0, 1)).
 
     Returns:
         With ``per_trial=False``, one row per method configuration (``method`` and
-        ``hparams``), describing its *best* completed trial (largest ``epsilon``: the one
-        closest to, or farthest beyond, the frontier) plus ``n_trials``, ``n_completed`` and
-        ``n_dominated``; ``method_seconds`` is then the sum over all its trials. With
-        ``per_trial=True``, the columns of `TRIAL_COLUMNS` for every completed method trial.
-        ``learnt_weights`` (``effective_weights_final`` scaled to sum 1),
-        ``nearest_trial_id`` and ``nearest_weights`` (the swept weights of the frontier point
-        nearest to the method's point in normalised objective space) are filled only where
-        the trial recorded ``effective_weights_final``.
+        ``hparams``, seeds pooled) describing the *mean point* of its completed seeds, plus
+        ``n_trials``, ``n_seeds`` (completed), ``n_dominated`` (seeds dominated by the
+        frontier), ``verdict`` and the seeds' ``epsilon_mean`` with its interval
+        ``epsilon_ci_low`` / ``epsilon_ci_high``; ``method_seconds`` is then the sum over all
+        its trials. With ``per_trial=True``, the columns of `TRIAL_COLUMNS` for every completed
+        method trial. ``learnt_weights`` (``effective_weights_final`` scaled to sum 1; the mean
+        over seeds in the summary), ``nearest_trial_id`` and ``nearest_weights`` (the swept
+        weights of the frontier point nearest to the method's point in normalised objective
+        space) are filled only where the trials recorded ``effective_weights_final``.
 
     Raises:
         ResultSchemaError: a required or objective column is missing.
-        ConfigError: an objective direction is not ``min`` or ``max``.
+        ConfigError: an objective direction is not ``min`` or ``max``, or a bad ``confidence``.
 
     Example:
         >>> from paretosweep.results._schema import Objective
@@ -94,33 +111,41 @@ def compare(
         ...     "b_loss": [1.0, 2.0, 1.5]})
         >>> objs = [Objective("a", "a_loss", "min"), Objective("b", "b_loss", "min")]
         >>> verdict = compare(rows, objs)
-        >>> verdict[["method", "dominated_by_frontier", "epsilon", "dominating_trial_id"]]
-           method  dominated_by_frontier  epsilon dominating_trial_id
-        0  pcgrad                   True     -0.5                  s1
+        >>> row = verdict.iloc[0]
+        >>> row["method"], bool(row["dominated_by_frontier"]), float(row["epsilon"]), row["dominating_trial_id"], row["verdict"]
+        ('pcgrad', True, -0.5, 's1', 'dominated (1 seed)')
     """
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"`confidence` should lie in (0, 1), e.g. 0.95. Found {confidence}.")
     columns, signs = _check(trials, objectives)
     frame = trials.assign(hparams=trials["hparams"] if "hparams" in trials.columns else None)
-    done = (frame["status"] == "completed").to_numpy()
     is_sweep = (frame["kind"] == "scalarization").to_numpy()
-    sweep = frame[done & is_sweep]
-    sweep_y = _minimised(sweep, columns, signs)
-    finite = np.isfinite(sweep_y).all(axis=1)
-    keep = _non_dominated(sweep_y[finite])
-    front_rows, front_y = sweep[finite][keep], sweep_y[finite][keep]
-    methods = frame[frame["kind"] == "method"]
+    sweep = frame[is_sweep & (frame["status"] == "completed").to_numpy()].reset_index(drop=True)
+    groups = seed_groups(sweep, columns)
+    means = groups.mean * signs
+    keep = non_dominated_mask(means, directions=["min"] * len(columns)) if len(means) else np.zeros(0, dtype=bool)
+    front = _Front(sweep.iloc[groups.representative[keep]].reset_index(drop=True), means[keep])
+    methods = frame[frame["kind"] == "method"].reset_index(drop=True)
     method_done = (methods["status"] == "completed").to_numpy()
     points = _minimised(methods, columns, signs)
-    span = _spans(np.vstack([sweep_y, points[method_done]]))
+    span = _spans(np.vstack([means, points[method_done]]))
     sweep_seconds = float(frame.loc[is_sweep, "train_seconds"].fillna(0).sum())
     records = [
-        _judge(row, p, front_rows, front_y, span, sweep_seconds)
+        _judge(row, p, front, span, sweep_seconds)
         for (_, row), p in zip(methods[method_done].iterrows(), points[method_done])
     ]
     table = pd.DataFrame.from_records(records, columns=list(TRIAL_COLUMNS))
     table["dominated_by_frontier"] = table["dominated_by_frontier"].astype("boolean")
     if per_trial:
         return table.reset_index(drop=True)
-    return _summarise(table, methods, sweep_seconds)
+    return _summarise(table, methods, points, front, span, sweep_seconds, confidence)
+
+
+class _Front:
+    """The swept frontier: its rows (one per configuration) and their mean points (minimisation)."""
+
+    def __init__(self, rows: pd.DataFrame, y: np.ndarray) -> None:
+        self.rows, self.y = rows, y
 
 
 def _check(
@@ -145,15 +170,6 @@ def _minimised(rows: pd.DataFrame, columns: list[str], signs: np.ndarray) -> np.
     return values.reshape(len(rows), len(columns)) * signs
 
 
-def _non_dominated(y: np.ndarray) -> np.ndarray:
-    """Mask of the rows of ``y`` ([n, k], minimisation) that no other row dominates."""
-    if len(y) == 0:
-        return np.zeros(0, dtype=bool)
-    le = (y[:, None, :] <= y[None, :, :]).all(axis=2)  # le[a, b]: a weakly better than b
-    lt = (y[:, None, :] < y[None, :, :]).any(axis=2)
-    return ~(le & lt).any(axis=0)
-
-
 def _spans(points: np.ndarray) -> np.ndarray:
     """Per-objective range over the finite rows (1 where constant or empty)."""
     finite = points[np.isfinite(points).all(axis=1)]
@@ -164,15 +180,11 @@ def _spans(points: np.ndarray) -> np.ndarray:
 
 
 def _judge(
-    row: pd.Series,
-    p: np.ndarray,
-    front_rows: pd.DataFrame,
-    front_y: np.ndarray,
-    span: np.ndarray,
-    sweep_seconds: float,
+    row: pd.Series | dict[str, Any], p: np.ndarray, front: _Front, span: np.ndarray, sweep_seconds: float
 ) -> dict[str, Any]:
+    """The verdict of one method point ``p`` (minimisation) against the frontier."""
     record: dict[str, Any] = {
-        "method": row["method"], "hparams": _hparams_key(row["hparams"]),
+        "method": row["method"], "hparams": hparams_key(row["hparams"]),
         "trial_id": row["trial_id"], "dominated_by_frontier": pd.NA, "epsilon": np.nan,
         "epsilon_normalized": np.nan, "dominating_trial_id": None, "dominating_weights": None,
         "method_seconds": _float(row["train_seconds"]), "sweep_seconds": sweep_seconds,
@@ -180,48 +192,72 @@ def _judge(
     }
     if not np.isfinite(p).all():
         return record
-    if len(front_y) == 0:
+    if len(front.y) == 0:
         record["dominated_by_frontier"] = False
         return record
-    gaps = (front_y - p).max(axis=1)
-    dominating = (front_y <= p).all(axis=1) & (front_y < p).any(axis=1)
+    gaps = (front.y - p).max(axis=1)
+    dominating = (front.y <= p).all(axis=1) & (front.y < p).any(axis=1)
     record["dominated_by_frontier"] = bool(dominating.any())
     record["epsilon"] = float(gaps.min())
-    record["epsilon_normalized"] = float(((front_y - p) / span).max(axis=1).min())
+    record["epsilon_normalized"] = float(((front.y - p) / span).max(axis=1).min())
     if dominating.any():
         best = int(np.argmin(np.where(dominating, gaps, np.inf)))
-        record["dominating_trial_id"] = front_rows["trial_id"].iloc[best]
-        record["dominating_weights"] = _weights(front_rows["weights"].iloc[best])
+        record["dominating_trial_id"] = front.rows["trial_id"].iloc[best]
+        record["dominating_weights"] = _weights(front.rows["weights"].iloc[best])
     learnt = _weights(row.get("effective_weights_final"))
     if learnt is not None and sum(learnt) != 0:
         record["learnt_weights"] = [w / sum(learnt) for w in learnt]
-        nearest = int(np.argmin((((front_y - p) / span) ** 2).sum(axis=1)))
-        record["nearest_trial_id"] = front_rows["trial_id"].iloc[nearest]
-        record["nearest_weights"] = _weights(front_rows["weights"].iloc[nearest])
+        nearest = int(np.argmin((((front.y - p) / span) ** 2).sum(axis=1)))
+        record["nearest_trial_id"] = front.rows["trial_id"].iloc[nearest]
+        record["nearest_weights"] = _weights(front.rows["weights"].iloc[nearest])
     return record
 
 
-def _summarise(table: pd.DataFrame, methods: pd.DataFrame, sweep_seconds: float) -> pd.DataFrame:
-    keys = methods.assign(hparams=methods["hparams"].map(_hparams_key))
+def seed_interval(epsilons: np.ndarray, confidence: float) -> tuple[float, float, float, str]:
+    """Mean of the seeds' epsilons, its Student-t interval and the verdict (see the module docstring)."""
+    from scipy import stats
+
+    e = epsilons[np.isfinite(epsilons)]
+    if e.size == 0:
+        return np.nan, np.nan, np.nan, "no completed seed"
+    mean = float(e.mean())
+    if e.size == 1:
+        return mean, np.nan, np.nan, f"{'escapes' if mean > 0 else 'dominated' if mean < 0 else 'on the frontier'} (1 seed)"
+    half = float(stats.t.ppf(0.5 + confidence / 2, e.size - 1) * e.std(ddof=1) / np.sqrt(e.size))
+    low, high = mean - half, mean + half
+    return mean, low, high, "escapes" if low > 0 else "dominated" if high < 0 else "inconclusive"
+
+
+def _summarise(
+    table: pd.DataFrame, methods: pd.DataFrame, points: np.ndarray, front: _Front, span: np.ndarray,
+    sweep_seconds: float, confidence: float,
+) -> pd.DataFrame:
+    """One row per method configuration: its seeds' mean point judged, and the interval over seeds."""
+    keys = np.asarray(configuration_keys(methods), dtype=object) if len(methods) else np.zeros(0, dtype=object)
+    by_id = table.set_index("trial_id")
     rows = []
-    for (name, hp), group in keys.groupby(["method", "hparams"], dropna=False, sort=True):
-        judged = table[(table["method"] == name) & (table["hparams"] == hp)]
-        ranked = judged.sort_values("epsilon", ascending=False, na_position="last")
-        best = ranked.iloc[0].to_dict() if len(ranked) else dict.fromkeys(TRIAL_COLUMNS)
-        best.update(method=name, hparams=hp)
-        best["method_seconds"] = float(group["train_seconds"].fillna(0).sum())
-        best["sweep_seconds"] = sweep_seconds
-        best["n_trials"] = len(group)
-        best["n_completed"] = len(judged)
-        best["n_dominated"] = int(judged["dominated_by_frontier"].fillna(False).sum())
-        rows.append(best)
-    order = ["method", "hparams", "n_trials", "n_completed", "n_dominated", *TRIAL_COLUMNS[2:]]
+    for key in dict.fromkeys(keys.tolist()):
+        group = methods[keys == key]
+        done = group["status"].eq("completed").to_numpy() & np.isfinite(points[keys == key]).all(axis=1)
+        seeds = group[done]
+        first = (seeds if len(seeds) else group).sort_values("seed" if "seed" in group.columns else "trial_id").iloc[0]
+        mean_point = points[keys == key][done].mean(axis=0) if done.any() else np.full(points.shape[1], np.nan)
+        learnt = [w for w in (_weights(v) for v in seeds.get("effective_weights_final", [])) if w is not None and sum(w) != 0]
+        proxy = {**first.to_dict(), "effective_weights_final": np.mean([np.asarray(w) / sum(w) for w in learnt], axis=0) if learnt else None}
+        record = _judge(proxy, mean_point, front, span, sweep_seconds)
+        epsilons = by_id.loc[seeds["trial_id"], "epsilon"].to_numpy(dtype=float) if len(seeds) else np.zeros(0)
+        mean, low, high, verdict = seed_interval(epsilons, confidence)
+        record.update(
+            method_seconds=float(group["train_seconds"].fillna(0).sum()),
+            n_trials=len(group), n_seeds=len(seeds),
+            n_dominated=int(by_id.loc[seeds["trial_id"], "dominated_by_frontier"].fillna(False).sum()) if len(seeds) else 0,
+            verdict=verdict, epsilon_mean=mean, epsilon_ci_low=low, epsilon_ci_high=high,
+        )
+        rows.append(record)
+    order = ["method", "hparams", *SUMMARY_COLUMNS, *TRIAL_COLUMNS[2:]]
     summary = pd.DataFrame.from_records(rows, columns=order)
     summary["dominated_by_frontier"] = summary["dominated_by_frontier"].astype("boolean")
-    return summary.reset_index(drop=True)
-
-
-BOOKKEEPING_HPARAMS = ("attempts",)
+    return summary.sort_values(["method", "hparams"], kind="stable").reset_index(drop=True)
 
 
 def method_labels(frame: pd.DataFrame) -> list[str]:
@@ -235,7 +271,7 @@ def method_labels(frame: pd.DataFrame) -> list[str]:
         ['mgda upper_bound=false', 'mgda upper_bound=true', 'pcgrad']
     """
     hparams = frame["hparams"] if "hparams" in frame.columns else [None] * len(frame)
-    params = [json.loads(_hparams_key(h)) for h in hparams]
+    params = [json.loads(hparams_key(h)) for h in hparams]
     names = [str(name) for name in frame["method"]]
     labels = []
     for name, own in zip(names, params):
@@ -243,16 +279,6 @@ def method_labels(frame: pd.DataFrame) -> list[str]:
         differing = sorted(k for k in own if any(p.get(k) != own[k] for p in others))
         labels.append(" ".join([name, *(f"{k}={json.dumps(own[k])}" for k in differing)]))
     return labels
-
-
-def _hparams_key(value: Any) -> str:
-    """A canonical JSON string for grouping (``"{}"`` when absent)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "{}"
-    parsed = json.loads(value) if isinstance(value, str) else value
-    # How often a trial was retried is bookkeeping, not a configuration of the method.
-    parsed = {k: v for k, v in dict(parsed).items() if k not in BOOKKEEPING_HPARAMS}
-    return json.dumps(parsed, sort_keys=True)
 
 
 def _weights(value: Any) -> list[float] | None:

@@ -197,8 +197,14 @@ def _write_frontier(
     front = done.filter(pa.array(non_dominated_mask(points, directions=directions)))
     ref = json.loads(meta[S.META_REFERENCE_POINT])
     contrib = hv_contributions(_objective_matrix(front, objectives), reference_point=ref, directions=directions)
-    front = front.append_column(S.FRONTIER_EXTRA_FIELDS[0], pa.array(contrib))
-    pq.write_table(front.cast(S.frontier_schema(metric_cols).with_metadata(meta)), out / S.FRONTIER_FILE)
+    n = front.num_rows
+    extras = [pa.array(contrib), pa.array([1] * n, pa.int64()), pa.array([[t] for t in front.column("trial_id").to_pylist()])]
+    for field_, array in zip(S.FRONTIER_EXTRA_FIELDS, extras, strict=True):
+        front = front.append_column(field_, array)
+    for o in objectives:  # one seed per weight vector: no standard error
+        front = front.append_column(f"{o.column}{S.STDERR_SUFFIX}", pa.nulls(n, pa.float64()))
+    schema = S.frontier_schema(metric_cols, [o.column for o in objectives])
+    pq.write_table(front.cast(schema.with_metadata(meta)), out / S.FRONTIER_FILE)
 
 
 def _write_progress(out: Path, trials: pa.Table, objectives: tuple[S.Objective, ...], meta: dict[bytes, bytes]) -> None:

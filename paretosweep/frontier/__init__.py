@@ -25,9 +25,15 @@ from paretosweep.frontier._indicators import (
 )
 from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
 from paretosweep.frontier._picks import PICKS, pick
+from paretosweep.frontier._seeds import BOOKKEEPING_HPARAMS, SeedGroups, configuration_keys, hparams_key, seed_groups
 
 __all__ = [
+    "BOOKKEEPING_HPARAMS",
     "PICKS",
+    "SeedGroups",
+    "configuration_keys",
+    "hparams_key",
+    "seed_groups",
     "ContributionEstimate",
     "HypervolumeEstimate",
     "contribution_method",

@@ -17,6 +17,7 @@ float64) come after the fixed columns below; their names depend on the problem.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -66,7 +67,14 @@ TRIAL_FIELDS: tuple[pa.Field, ...] = (
     pa.field("history", pa.string()),  # JSON list of per-epoch metric dicts
 )
 
-FRONTIER_EXTRA_FIELDS: tuple[pa.Field, ...] = (pa.field("hv_contribution", pa.float64()),)
+#: Columns frontier.parquet adds after the trial columns (then one ``<objective column>_stderr`` per objective).
+#: A frontier row is a configuration: its metric columns hold the mean over its usable seeds.
+FRONTIER_EXTRA_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("hv_contribution", pa.float64()),
+    pa.field("n_seeds", pa.int64()),  # usable trials averaged into the row
+    pa.field("seed_trial_ids", pa.list_(pa.string())),  # their trial ids (``trial_id`` is the lowest seed's)
+)
+STDERR_SUFFIX = "_stderr"
 
 PROGRESS_FIELDS: tuple[pa.Field, ...] = (
     pa.field("trials_done", pa.int64()),  # trials finished (any status)
@@ -112,9 +120,11 @@ def trials_schema(metric_columns: list[str] | tuple[str, ...]) -> pa.Schema:
     return pa.schema([*TRIAL_FIELDS, *(pa.field(c, pa.float64()) for c in metric_columns)])
 
 
-def frontier_schema(metric_columns: list[str] | tuple[str, ...]) -> pa.Schema:
-    """Schema of frontier.parquet: the trials schema plus ``hv_contribution``."""
-    return pa.schema([*trials_schema(metric_columns), *FRONTIER_EXTRA_FIELDS])
+def frontier_schema(metric_columns: list[str] | tuple[str, ...], objective_columns: Sequence[str] = ()) -> pa.Schema:
+    """Schema of frontier.parquet: the trials schema, ``FRONTIER_EXTRA_FIELDS``, and the standard
+    error over seeds of each objective column (``<column>_stderr``; null for a single seed)."""
+    stderr = [pa.field(f"{c}{STDERR_SUFFIX}", pa.float64()) for c in objective_columns]
+    return pa.schema([*trials_schema(metric_columns), *FRONTIER_EXTRA_FIELDS, *stderr])
 
 
 def progress_schema() -> pa.Schema:

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from paretosweep.errors import ConfigError, ResultSchemaError, RunDirectoryError, did_you_mean
 from paretosweep.frontier._indicators import auto_reference_point
 from paretosweep.frontier._pareto import maximise_flags, nan_rows, non_dominated_mask
+from paretosweep.frontier._seeds import SeedGroups, seed_groups
 from paretosweep.results._exact_front import (
     ExactFrontIndicators, align_exact_front, exact_front_from_table, exact_front_table,
     known_hypervolume_from_metadata, known_hypervolume_metadata,
@@ -40,7 +41,7 @@ from paretosweep.results._progress import contributions_with_label, frontier_col
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE, FRONTIER_EXTRA_FIELDS, FRONTIER_FILE, KINDS, META_HV_CONTRIBUTION,
     META_OBJECTIVES, META_REFERENCE_POINT, META_REFERENCE_RULE, META_SCHEMA_VERSION, META_SPEC, META_TASKS,
-    PROGRESS_BASE_FIELDS, PROGRESS_FILE, SCHEMA_VERSION, STATUSES, TRIAL_FIELDS, TRIALS_FILE,
+    PROGRESS_BASE_FIELDS, PROGRESS_FILE, SCHEMA_VERSION, STATUSES, STDERR_SUFFIX, TRIAL_FIELDS, TRIALS_FILE,
     Objective, frontier_schema, objectives_from_json, objectives_to_json, progress_schema,
     trials_schema,
 )
@@ -56,6 +57,8 @@ _RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolum
 FIRST_BATCH_MARGIN = 0.1
 #: Rows ingested one batch at a time make one Arrow chunk each; past this many the table is compacted.
 _MAX_CHUNKS = 32
+#: Trial columns read to group trials by configuration.
+_CONFIGURATION_READ = ("trial_id", "status", "kind", "scalarizer", "method", "weights", "lr", "hparams", "seed")
 
 
 # --------------------------------------------------------------------------- filesystem I/O
@@ -225,7 +228,7 @@ def _validate_meta(meta: _RunMeta) -> None:
     if not meta.objectives:
         raise ConfigError("`objectives` should list at least one objective. Found none.")
     maximise_flags([o.direction for o in meta.objectives])
-    taken = set(_FIXED) | {f.name for f in FRONTIER_EXTRA_FIELDS}
+    taken = set(_FIXED) | {f.name for f in FRONTIER_EXTRA_FIELDS} | {f"{o.column}{STDERR_SUFFIX}" for o in meta.objectives}
     clashes = [c for c in meta.metric_columns if c in taken]
     if clashes or len(set(meta.metric_columns)) != len(meta.metric_columns):
         raise ConfigError(
@@ -714,22 +717,50 @@ class RunStore:
         completed = np.array([s == "completed" for s in table.column("status").to_pylist()], dtype=bool)
         return values, completed & ~nan_rows(values)
 
+    def _configurations(self, table: pa.Table) -> tuple[SeedGroups, np.ndarray]:
+        """The usable trials of ``table`` grouped by configuration (seeds averaged, see
+        ``paretosweep.frontier.seed_groups``) and the groups' mean objective values ``[g, m]``."""
+        meta = self._require()
+        _, usable = self._objective_values(table)
+        frame = table.select([*_CONFIGURATION_READ, *meta.metric_columns]).to_pandas()
+        groups = seed_groups(frame, meta.metric_columns, usable)
+        index = [meta.metric_columns.index(o.column) for o in meta.objectives]
+        return groups, groups.mean[:, index]
+
     def _frontier_table(self) -> tuple[pa.Table, bytes]:
-        """Non-dominated usable rows plus their HV contributions, and the contributions' label."""
+        """The non-dominated configurations (seed means) plus their HV contributions, and the contributions' label.
+
+        A row is the configuration's lowest-seed trial with its metric columns replaced by the
+        means over the configuration's usable seeds; ``n_seeds``, ``seed_trial_ids`` and each
+        objective's ``<column>_stderr`` follow ``hv_contribution``.
+        """
         meta = self._require()
         directions = [o.direction for o in meta.objectives]
-        values, usable = self._objective_values(self._trials)
-        mask = np.zeros(self._trials.num_rows, dtype=bool)
-        mask[usable] = non_dominated_mask(values[usable], directions=directions)
-        ref = meta.reference_point
-        contrib, label = contributions_with_label(values[mask], directions=directions, reference_point=ref)
-        front = self._trials.filter(pa.array(mask, pa.bool_()))
-        return front.append_column(FRONTIER_EXTRA_FIELDS[0], pa.array(contrib, pa.float64())), label
+        groups, points = self._configurations(self._trials)
+        mask = non_dominated_mask(points, directions=directions)
+        contrib, label = contributions_with_label(points[mask], directions=directions, reference_point=meta.reference_point)
+        front = self._trials.take(pa.array(groups.representative[mask], pa.int64()))
+        for j, name in enumerate(meta.metric_columns):
+            index = front.schema.get_field_index(name)
+            front = front.set_column(index, front.schema.field(index), pa.array(groups.mean[mask, j], pa.float64()))
+        ids = self._trials.column("trial_id").to_numpy(zero_copy_only=False)
+        members = [m for m, keep in zip(groups.members, mask, strict=True) if keep]
+        extras = [
+            pa.array(contrib, pa.float64()),
+            pa.array(groups.n_seeds[mask], pa.int64()),
+            pa.array([ids[m].tolist() for m in members], pa.list_(pa.string())),
+        ]
+        for field_, array in zip(FRONTIER_EXTRA_FIELDS, extras, strict=True):
+            front = front.append_column(field_, array)
+        for o in meta.objectives:
+            stderr = groups.stderr[mask, meta.metric_columns.index(o.column)]
+            front = front.append_column(f"{o.column}{STDERR_SUFFIX}", pa.array(stderr, pa.float64(), from_pandas=True))
+        return front, label
 
     def _progress_row(self, table: pa.Table, ref: Sequence[float] | None) -> dict[str, Any]:
         """Counts, compute, hypervolume and indicators of the trials in ``table`` (times left to the caller)."""
         directions = [o.direction for o in self._require().objectives]
-        values, usable = self._objective_values(table)
+        _, points = self._configurations(table)
         statuses = table.column("status").to_pylist()
         seconds = table.column("train_seconds").to_numpy().astype(np.float64)
         return {
@@ -737,7 +768,7 @@ class RunStore:
             "trials_completed": statuses.count("completed"),
             "trials_failed": table.num_rows - statuses.count("completed"),
             "compute_seconds": float(np.nansum(seconds)),
-            **frontier_columns(values[usable], directions=directions, reference_point=ref, exact=self._exact),
+            **frontier_columns(points, directions=directions, reference_point=ref, exact=self._exact),
         }
 
     def _elapsed(self, now: datetime) -> float:
@@ -751,7 +782,8 @@ class RunStore:
         meta = self._require()
         metadata = meta.encode()
         front, label = self._frontier_table()
-        front_schema = frontier_schema(meta.metric_columns).with_metadata({**metadata, META_HV_CONTRIBUTION: label})
+        front_schema = frontier_schema(meta.metric_columns, [o.column for o in meta.objectives])
+        front_schema = front_schema.with_metadata({**metadata, META_HV_CONTRIBUTION: label})
         for name, table, schema in (
             (TRIALS_FILE, self._trials, trials_schema(meta.metric_columns).with_metadata(metadata)),
             (FRONTIER_FILE, front, front_schema),

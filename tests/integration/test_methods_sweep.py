@@ -41,3 +41,24 @@ def test_every_method_runs_in_the_same_sweep_and_is_compared(local_ray: None, tm
     assert verdict.epsilon.notna().all()
     result = CliRunner().invoke(app, ["compare", summary.run_dir])
     assert result.exit_code == 0 and "pcgrad" in result.output
+
+
+def test_seeds_are_pooled_in_the_frontier_and_the_verdict_has_an_interval(local_ray: None, tmp_path: Path) -> None:
+    spec = {
+        "problem": {"name": "synthetic", "params": {"n_tasks": 2, "n_samples": 400}},
+        "budget": {"n_weights": 3, "seeds_per_weight": 2, "epochs": 1},
+        "methods": [{"name": "pcgrad"}],
+        "storage": str(tmp_path / "run"),
+    }
+    summary = paretosweep.run(spec)
+    trials = paretosweep.load_trials(summary.run_dir)
+    assert len(trials) == 3 * 2 + 2 and (trials.status == "completed").all()
+    front = paretosweep.load_frontier(summary.run_dir)
+    assert (front.n_seeds == 2).all() and front.seed_trial_ids.map(len).eq(2).all()
+    for _, row in front.iterrows():
+        members = trials.set_index("trial_id").loc[list(row.seed_trial_ids)]
+        assert row.t0_loss == pytest.approx(members.t0_loss.mean()) and row.t0_loss_stderr > 0
+    verdict = paretosweep.compare(summary.run_dir).iloc[0]
+    assert verdict.method == "pcgrad" and verdict.n_seeds == 2
+    assert np.isfinite([verdict.epsilon_ci_low, verdict.epsilon_ci_high]).all()
+    assert verdict.verdict in {"escapes", "dominated", "inconclusive"}

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from paretosweep.comparison import compare
 from paretosweep.errors import ConfigError, ResultSchemaError
@@ -60,16 +61,49 @@ def test_per_trial_verdicts() -> None:
     assert table.loc["m1", "method_seconds"] == 12.0
 
 
-def test_summary_keeps_the_best_trial_per_method_and_sums_compute() -> None:
+def test_summary_judges_the_mean_of_the_seeds_not_the_best_one() -> None:
+    """pcgrad's two seeds m1 (dominated) and m2 (beyond the frontier) average to s2's point: the
+    summary judges that mean, and the interval over the seeds' epsilons (-0.05, +0.1) contains 0."""
     summary = compare(run(), OBJECTIVES).set_index("method")
     assert list(summary.index) == ["gradnorm", "pcgrad", "uncertainty"]
     pcgrad = summary.loc["pcgrad"]
-    assert pcgrad["trial_id"] == "m2" and pcgrad["epsilon"] == pytest.approx(0.1)
-    assert (pcgrad["n_trials"], pcgrad["n_completed"], pcgrad["n_dominated"]) == (2, 2, 1)
+    assert pcgrad["epsilon"] == pytest.approx(0.0) and not pcgrad["dominated_by_frontier"]
+    assert pcgrad["trial_id"] == "m1"  # the configuration's first seed stands for it
+    assert (pcgrad["n_trials"], pcgrad["n_seeds"], pcgrad["n_dominated"]) == (2, 2, 1)
+    assert pcgrad["epsilon_mean"] == pytest.approx(0.025)
+    half = stats.t.ppf(0.975, 1) * np.std([-0.05, 0.1], ddof=1) / np.sqrt(2)
+    assert (pcgrad["epsilon_ci_low"], pcgrad["epsilon_ci_high"]) == pytest.approx((0.025 - half, 0.025 + half))
+    assert pcgrad["verdict"] == "inconclusive"
     assert pcgrad["method_seconds"] == 25.0 and pcgrad["sweep_seconds"] == 45.0
+    assert pcgrad["learnt_weights"] == pytest.approx([(1.5 / 2.7 + 1.1 / 2.1) / 2, (1.2 / 2.7 + 1.0 / 2.1) / 2])
     unc = summary.loc["uncertainty"]
-    assert (unc["n_trials"], unc["n_completed"], unc["method_seconds"]) == (2, 1, 14.0)
+    assert (unc["n_trials"], unc["n_seeds"], unc["method_seconds"]) == (2, 1, 14.0)
+    assert unc["verdict"] == "on the frontier (1 seed)" and np.isnan(unc["epsilon_ci_low"])
     assert summary.loc["gradnorm", "hparams"] == '{"alpha": 1.5}'
+    assert summary.loc["gradnorm", "verdict"] == "no completed seed"
+
+
+@pytest.mark.parametrize(("shift", "verdict"), [(0.2, "escapes"), (-0.2, "dominated")])
+def test_seeds_clearly_beyond_or_inside_the_frontier_get_a_decided_verdict(shift: float, verdict: str) -> None:
+    """Three seeds of one method around s2 = (0.5, 0.7) moved by ``shift`` in both objectives."""
+    trials = run()
+    trials = trials[trials["kind"] == "scalarization"]
+    seeds = pd.DataFrame({
+        "trial_id": ["x0", "x1", "x2"], "status": "completed", "kind": "method", "method": "famo", "hparams": "{}",
+        "weights": None, "effective_weights_final": None, "train_seconds": 1.0, "seed": [0, 1, 2],
+        "a_loss": [0.5 - shift + d for d in (-0.01, 0.0, 0.01)], "b_acc": [0.7 + shift + d for d in (0.01, 0.0, -0.01)],
+    })
+    row = compare(pd.concat([trials, seeds], ignore_index=True), OBJECTIVES).iloc[0]
+    assert row["verdict"] == verdict and row["n_seeds"] == 3
+    assert row["epsilon_ci_low"] < row["epsilon_mean"] < row["epsilon_ci_high"]
+
+
+def test_the_swept_frontier_is_over_seed_means() -> None:
+    """s2 gets a second seed that is much worse: its mean (0.75, 0.55) no longer dominates m1."""
+    trials = run()
+    worse = trials[trials["trial_id"] == "s2"].assign(trial_id="s2b", a_loss=1.0, b_acc=0.4)
+    row = compare(pd.concat([trials, worse], ignore_index=True), OBJECTIVES, per_trial=True).set_index("trial_id").loc["m1"]
+    assert row["dominating_trial_id"] != "s2"
 
 
 def test_dominated_sweep_points_never_dominate_a_method() -> None:

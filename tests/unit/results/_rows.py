@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,17 @@ TASKS = ("left", "right")
 
 
 def row(trial_id: str, left_loss: float | None, right_acc: float | None, **extra: Any) -> dict[str, Any]:
-    """A completed scalarization trial unless ``extra`` says otherwise."""
+    """A completed scalarization trial unless ``extra`` says otherwise.
+
+    Each trial id gets its own weight vector (so its own configuration) unless ``weights`` is given.
+    """
+    w = (zlib.crc32(trial_id.encode()) % 997 + 1) / 999
     base: dict[str, Any] = {
         "trial_id": trial_id,
         "status": "completed",
         "kind": "scalarization",
         "scalarizer": "linear",
-        "weights": [0.5, 0.5],
+        "weights": [w, 1 - w],
         "seed": 0,
         "train_seconds": 1.5,
         "started_at": 1_700_000_000.0,

@@ -38,13 +38,13 @@ DIRS = [o.direction for o in OBJECTIVES]
 def test_round_trip_and_metadata(tmp_path: Path) -> None:
     store = new_run(tmp_path / "run", reference_point=[2.0, 0.0])
     extra = {"hparams": {"lr": 0.1}, "history": [{"epoch": 1}]}
-    assert store.ingest([row("a", 0.5, 0.9), row("b", 0.2, 0.5, **extra)]) == 2
+    assert store.ingest([row("a", 0.5, 0.9, weights=[0.5, 0.5]), row("b", 0.2, 0.5, weights=[0.5, 0.5], seed=1, **extra)]) == 2
     summary = store.write()
     assert summary["trials_done"] == 2 and summary["frontier_size"] == 2
 
     for name, schema in (
         (TRIALS_FILE, trials_schema(METRICS)),
-        (FRONTIER_FILE, frontier_schema(METRICS)),
+        (FRONTIER_FILE, frontier_schema(METRICS, [o.column for o in OBJECTIVES])),
         (PROGRESS_FILE, progress_schema()),
     ):
         written = pq.read_schema(tmp_path / "run" / name)

@@ -1,0 +1,124 @@
+"""Seeds of one configuration as one point: the mean over seeds, with its standard error.
+
+A *configuration* is everything that defines a trial but its seed: the kind, the scalarizer or
+method, the weight vector, the learning rate and the other hyper-parameters (bookkeeping such
+as retry counts and pack ids excluded). With ``budget.seeds_per_weight > 1`` a configuration
+has several trials; non-dominance computed per trial would let the frontier (and the knee)
+land on a lucky seed. The frontier is therefore computed over configuration means:
+
+.. math::
+
+    \\bar y_c = \\frac{1}{n_c} \\sum_{s=1}^{n_c} y_{c,s}, \\qquad
+    \\mathrm{SE}_c = \\frac{\\mathrm{sd}(y_{c,1..n_c})}{\\sqrt{n_c}} \\quad (\\text{ddof}=1;
+    \\text{ NaN for } n_c = 1)
+
+over the configuration's *usable* trials (completed, every value column finite). Pure
+numpy/pandas: the run store, ``compare`` and the dashboard share it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: hparams keys that are bookkeeping of how a trial ran, not part of its configuration.
+BOOKKEEPING_HPARAMS = ("attempts", "pack_id", "pack_size", "pack_seconds")
+#: Columns that identify a configuration (with the canonical hparams).
+CONFIGURATION_COLUMNS = ("kind", "scalarizer", "method", "weights", "lr")
+
+
+def hparams_key(value: Any) -> str:
+    """Canonical JSON of a trial's ``hparams`` without the bookkeeping keys (``"{}"`` when absent)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "{}"
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return json.dumps({k: v for k, v in dict(parsed).items() if k not in BOOKKEEPING_HPARAMS}, sort_keys=True)
+
+
+def configuration_keys(frame: pd.DataFrame) -> list[str]:
+    """One string per row naming its configuration (equal for the seeds of one configuration).
+
+    Reads the columns of :data:`CONFIGURATION_COLUMNS` and ``hparams`` that are present; weights
+    are rounded to 9 digits. A scalarization row without weights is a configuration of its own.
+    """
+    def cell(value: Any) -> Any:
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return [round(float(v), 9) for v in value]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        return value.item() if isinstance(value, np.generic) else value
+
+    columns = [c for c in CONFIGURATION_COLUMNS if c in frame.columns]
+    hparams = frame["hparams"] if "hparams" in frame.columns else [None] * len(frame)
+    ids = frame["trial_id"] if "trial_id" in frame.columns else range(len(frame))
+    keys = []
+    for record, h, trial_id in zip(frame[columns].to_dict("records"), hparams, ids, strict=True):
+        if record.get("kind", "scalarization") == "scalarization" and cell(record.get("weights")) is None:
+            keys.append(json.dumps(["trial", str(trial_id)]))  # no weight vector to tell its seeds apart by
+        else:
+            keys.append(json.dumps([[cell(record[c]) for c in columns], hparams_key(h)], default=str))
+    return keys
+
+
+@dataclass(frozen=True)
+class SeedGroups:
+    """Usable trials grouped by configuration, in order of first appearance.
+
+    Attributes:
+        representative: ``[g]`` row position (in the frame given) of each group's trial with
+            the lowest seed; its non-value columns stand for the group.
+        members: per group, the row positions of its usable trials.
+        mean: ``[g, c]`` mean of each value column over the group's usable trials.
+        stderr: ``[g, c]`` standard error of that mean (NaN for a single seed).
+    """
+
+    representative: np.ndarray
+    members: tuple[np.ndarray, ...]
+    mean: np.ndarray
+    stderr: np.ndarray
+
+    @property
+    def n_seeds(self) -> np.ndarray:
+        """``[g]`` usable trials per group."""
+        return np.asarray([m.size for m in self.members], dtype=np.int64)
+
+
+def seed_groups(frame: pd.DataFrame, value_columns: Sequence[str], usable: np.ndarray | None = None) -> SeedGroups:
+    """Group the usable rows of ``frame`` by configuration and average ``value_columns`` over seeds.
+
+    Args:
+        frame: trial rows (the columns of trials.parquet; ``seed`` is read when present).
+        value_columns: the float columns to average (objectives, metrics); NaN entries of a
+            usable row are left out of its column's mean.
+        usable: ``[n]`` rows that count (default: ``status == "completed"`` and every value
+            column finite).
+
+    Returns:
+        The groups; empty arrays when no row is usable.
+    """
+    values = frame[list(value_columns)].to_numpy(dtype=np.float64, na_value=np.nan).reshape(len(frame), len(value_columns))
+    if usable is None:
+        usable = (frame["status"] == "completed").to_numpy() & np.isfinite(values).all(axis=1)
+    positions = np.flatnonzero(usable)
+    keys = configuration_keys(frame.iloc[positions]) if positions.size else []
+    seeds = frame["seed"].to_numpy() if "seed" in frame.columns else np.zeros(len(frame))
+    order: dict[str, list[int]] = {}
+    for position, key in zip(positions.tolist(), keys, strict=True):
+        order.setdefault(key, []).append(position)
+    members = tuple(np.asarray(rows, dtype=np.int64) for rows in order.values())
+    c = len(value_columns)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a metric no seed reported averages to NaN
+        mean = np.asarray([np.nanmean(values[m], axis=0) for m in members]).reshape(len(members), c)
+        stderr = np.asarray(
+            [np.nanstd(values[m], axis=0, ddof=1) / np.sqrt(m.size) if m.size > 1 else np.full(c, np.nan) for m in members]
+        ).reshape(len(members), c)
+    representative = np.asarray([m[int(np.argmin(seeds[m]))] for m in members], dtype=np.int64)
+    return SeedGroups(representative, members, mean, stderr)
