@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from paretosweep.errors import ParetoSweepError, ResultSchemaError
-from paretosweep.frontier import non_dominated_mask, seed_groups
+from paretosweep.frontier import configuration_front
 from paretosweep.results import _schema as S
 from paretosweep.results import load_frontier, load_progress, load_trials
 
@@ -196,12 +196,7 @@ def _json_meta(meta: dict[bytes, bytes], key: bytes) -> Any:
 
 def _recompute_frontier(trials: pd.DataFrame, objectives: tuple[S.Objective, ...]) -> pd.DataFrame:
     """The non-dominated configurations (seed means), for a run whose frontier.parquet is absent."""
-    columns = [o.column for o in objectives]
-    groups = seed_groups(trials, columns)
-    mask = non_dominated_mask(groups.mean, directions=[o.direction for o in objectives]) if len(groups.mean) else np.zeros(0, bool)
-    front = trials.iloc[groups.representative[mask]].reset_index(drop=True)
-    front[columns] = groups.mean[mask]
-    return front.assign(hv_contribution=np.nan, n_seeds=groups.n_seeds[mask])
+    return configuration_front(trials, objectives).assign(hv_contribution=np.nan)
 
 
 class RunRegistry:

@@ -47,15 +47,21 @@ def run(
     return run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=on_progress, plan=build_plan(validated))
 
 
-def export(run_dir: str, *, pick: str = "knee") -> list[dict[str, Any]]:
-    """The frontier point(s) chosen by ``pick`` as export records (weights, objectives, spec)."""
+def export(run_dir: str, *, pick: str = "knee", kind: str = "scalarization") -> list[dict[str, Any]]:
+    """The frontier point(s) chosen by ``pick`` as export records (weights, objectives, spec).
+
+    ``kind``: ``scalarization`` (default) picks among the swept weight vectors' frontier, so the
+    answer is a weight vector; ``method`` among the comparison methods; ``all`` among both
+    (frontier.parquet), where a method point returns its method and hyper-parameters.
+    """
     from paretosweep.exports import export_records
+    from paretosweep.frontier import configuration_front
     from paretosweep.frontier import pick as pick_rows
     from paretosweep.results import RunStore
 
     store = RunStore(run_dir)
     store.open()
-    front = store.read_frontier()
+    front = store.read_frontier() if kind == "all" else configuration_front(store.read_trials(), store.objectives, kind=kind)
     chosen: pd.DataFrame = pick_rows(front, store.objectives, pick)
     return export_records(chosen, store.objectives, spec=store.spec)
 

@@ -95,6 +95,7 @@ def frontier(run_dir: Annotated[str, typer.Argument(help="Run directory (or pyar
 def export(
     run_dir: Annotated[str, typer.Argument(help="Run directory.")],
     pick: Annotated[str, typer.Option(help="knee | utopia | extremes | all | best:<column>")] = "knee",
+    kind: Annotated[str, typer.Option(help="Pick among: scalarization (the swept weight vectors) | method | all")] = "scalarization",
     format: Annotated[str, typer.Option("--format", help="json | yaml | csv")] = "json",
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
 ) -> None:
@@ -106,7 +107,7 @@ def export(
     if format not in writers:
         _fail(ParetoSweepError(f"`--format` should be one of {', '.join(writers)}; found `{format}`."))
     try:
-        text = writers[format](api.export(run_dir, pick=pick))
+        text = writers[format](api.export(run_dir, pick=pick, kind=kind))
     except ParetoSweepError as error:
         _fail(error)
     if output is None:

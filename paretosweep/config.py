@@ -85,7 +85,7 @@ class SamplerSpec(_Frozen):
 
     @model_validator(mode="after")
     def _explicit_needs_weights(self) -> SamplerSpec:
-        if self.name == "explicit" and not self.weights:
+        if self.name == "explicit" and self.weights is None:
             raise ValueError("sampler `explicit` needs `sampler.weights`: a list of weight vectors")
         if self.name != "explicit" and self.weights is not None:
             raise ValueError(f"`sampler.weights` is only read by sampler `explicit` (found `{self.name}`)")
@@ -183,6 +183,15 @@ class SweepSpec(_Frozen):
     storage: str | None = None
     ray: RaySpec = RaySpec()
     reference_point: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> SweepSpec:
+        if self.sampler.name == "explicit" and not self.sampler.weights and not self.methods:
+            raise ValueError(
+                "`sampler.weights` is empty and there are no `methods`: the sweep would run nothing. "
+                "Give at least one weight vector, or a comparison method."
+            )
+        return self
 
     @property
     def run_dir(self) -> str:

@@ -60,8 +60,8 @@ def export_records(
     Args:
         rows: the trials to export, in the order wanted in the file.
         objectives: the run's objectives; their columns become the ``objectives`` mapping.
-        spec: the run's sweep spec (``paretosweep.spec`` metadata), copied into every record
-            (a separate copy each, so YAML needs no anchors) so that a record alone is
+        spec: the run's sweep spec (``paretosweep.spec`` metadata). Each record carries the
+            spec that reproduces *its* point (:func:`reproduce_spec`), so a record alone is
             enough to re-train its model; None if unknown.
 
     Returns:
@@ -69,7 +69,6 @@ def export_records(
         comparison methods), ``effective_weights`` the mean weights the trial applied,
         ``hparams`` the parsed JSON object. NaN and missing values become None.
     """
-    spec_text = None if spec is None else json.dumps(spec)
     return [
         {
             "trial_id": str(row["trial_id"]),
@@ -84,10 +83,46 @@ def export_records(
             "effective_weights": _floats(row.get("effective_weights_mean")),
             "objectives": {o.column: _scalar(row.get(o.column)) for o in objectives},
             "hparams": _hparams(row.get("hparams")),
-            "spec": None if spec_text is None else json.loads(spec_text),  # one copy per record
+            "spec": None if spec is None else reproduce_spec(spec, row),
         }
         for row in rows.to_dict("records")
     ]
+
+
+#: hparams keys that are the trial's budget or bookkeeping, not a method's own options.
+_NOT_METHOD_OPTIONS = ("optimizer", "lr", "epochs", "steps_per_epoch", "method", "attempts", "pack_id", "pack_size", "pack_seconds")
+
+
+def reproduce_spec(spec: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    """A sweep spec that trains exactly this row's point again, into a fresh run directory.
+
+    The run's spec with: ``sampler: explicit`` holding the row's one weight vector (none for a
+    comparison method, which is then the spec's only ``methods`` entry, with its options), the
+    row's ``seed`` (and ``seeds_per_weight``: the seeds pooled into the point), its ``lr`` and
+    ``epochs``, and ``name``/``storage`` new: ``<name>-<trial_id>`` under ``runs/``.
+    """
+    out: dict[str, Any] = json.loads(json.dumps(spec))
+    trial_id = str(row["trial_id"])
+    name = f"{out.get('name', 'sweep')}-{trial_id}"
+    hparams = _hparams(row.get("hparams"))
+    weights = _floats(row.get("weights"))
+    n_seeds = _scalar(row.get("n_seeds")) or 1
+    budget = dict(out.get("budget") or {})
+    budget.update(n_weights=1, seeds_per_weight=int(n_seeds), lr=[_scalar(row.get("lr"))])
+    for key in ("epochs", "steps_per_epoch", "optimizer"):
+        if hparams.get(key) is not None:
+            budget[key] = hparams[key]
+    if _scalar(row.get("epochs")) is not None:
+        budget["epochs"] = _scalar(row.get("epochs"))
+    budget.pop("pack_size", None)
+    sampler = {"name": "explicit", "weights": [] if weights is None else [weights]}
+    if row.get("kind") == "method":
+        options = {k: v for k, v in hparams.items() if k not in _NOT_METHOD_OPTIONS}
+        out["methods"] = [{"name": _scalar(row.get("method")), **options}]
+    else:
+        out["methods"] = []
+    out.update(name=name, storage=f"runs/{name}", sampler=sampler, budget=budget, seed=_scalar(row.get("seed")) or 0)
+    return out
 
 
 def to_json(records: Sequence[Mapping[str, Any]]) -> str:

@@ -25,12 +25,22 @@ from paretosweep.frontier._indicators import (
 )
 from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
 from paretosweep.frontier._picks import PICKS, pick
-from paretosweep.frontier._seeds import BOOKKEEPING_HPARAMS, SeedGroups, configuration_keys, hparams_key, seed_groups
+from paretosweep.frontier._seeds import (
+    BOOKKEEPING_HPARAMS,
+    FRONT_KINDS,
+    SeedGroups,
+    configuration_front,
+    configuration_keys,
+    hparams_key,
+    seed_groups,
+)
 
 __all__ = [
     "BOOKKEEPING_HPARAMS",
+    "FRONT_KINDS",
     "PICKS",
     "SeedGroups",
+    "configuration_front",
     "configuration_keys",
     "hparams_key",
     "seed_groups",

@@ -122,3 +122,43 @@ def seed_groups(frame: pd.DataFrame, value_columns: Sequence[str], usable: np.nd
         ).reshape(len(members), c)
     representative = np.asarray([m[int(np.argmin(seeds[m]))] for m in members], dtype=np.int64)
     return SeedGroups(representative, members, mean, stderr)
+
+
+#: ``kind`` values :func:`configuration_front` accepts (``all``: every kind).
+FRONT_KINDS = ("scalarization", "method", "all")
+
+
+def configuration_front(trials: pd.DataFrame, objectives: Sequence[Any], *, kind: str = "all") -> pd.DataFrame:
+    """The non-dominated configurations of ``trials`` (seed means), as frontier.parquet lays them out.
+
+    Each row is a configuration's lowest-seed trial with its objective columns replaced by the
+    means over its usable seeds, plus ``n_seeds``, ``seed_trial_ids`` and ``<column>_stderr``.
+
+    Args:
+        trials: rows of trials.parquet.
+        objectives: the run's objectives (``column``, ``direction``).
+        kind: ``scalarization`` or ``method`` keeps only that kind's trials first; ``all`` keeps every one.
+
+    Raises:
+        UnknownNameError: an unknown ``kind``.
+    """
+    from paretosweep.errors import unknown_name
+    from paretosweep.frontier._pareto import non_dominated_mask
+
+    if kind not in FRONT_KINDS:
+        raise unknown_name("kind", kind, FRONT_KINDS)
+    rows = trials if kind == "all" else trials[trials["kind"] == kind]
+    rows = rows.reset_index(drop=True)
+    columns = [o.column for o in objectives]
+    groups = seed_groups(rows, columns)
+    if not len(groups.mean):
+        return rows.iloc[:0].assign(n_seeds=pd.Series(dtype="int64"), seed_trial_ids=pd.Series(dtype=object))
+    mask = non_dominated_mask(groups.mean, directions=[o.direction for o in objectives])
+    front = rows.iloc[groups.representative[mask]].reset_index(drop=True)
+    front[columns] = groups.mean[mask]
+    ids = rows["trial_id"].to_numpy() if "trial_id" in rows.columns else np.arange(len(rows)).astype(str)
+    front["n_seeds"] = groups.n_seeds[mask]
+    front["seed_trial_ids"] = [ids[m].tolist() for m, keep in zip(groups.members, mask, strict=True) if keep]
+    for j, column in enumerate(columns):
+        front[f"{column}_stderr"] = groups.stderr[mask, j]
+    return front

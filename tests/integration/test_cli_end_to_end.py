@@ -56,6 +56,8 @@ def test_export_json_gives_frontier_weights_and_a_spec(cli_run: Path, pick: str)
         assert record["weights"] == pytest.approx(list(row.weights))
         assert record["objectives"]["t0_loss"] == pytest.approx(row.t0_loss)
         assert paretosweep.parse_spec(record["spec"]).problem.name == "synthetic"
+        [again] = paretosweep.plan(record["spec"]).trials  # the spec reproduces exactly this trial, elsewhere
+        assert again.trial_id == record["trial_id"] and record["spec"]["storage"] == f"runs/cli-{record['trial_id']}"
     if pick == "best:t1_loss":
         assert records[0]["trial_id"] == front.t1_loss.idxmin()
 

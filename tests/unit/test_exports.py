@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 import paretosweep.exports as export_module
+from paretosweep.config import parse_spec
 from paretosweep.exports import RECORD_KEYS, export_records, to_csv, to_json, to_yaml
+from paretosweep.planning import build_plan
 from paretosweep.results import Objective
 
 OBJECTIVES = (Objective("a", "a_loss", "min"), Objective("b", "b_acc", "max"))
@@ -48,9 +50,24 @@ def test_records_hold_weights_objectives_and_the_spec() -> None:
     assert first["objectives"] == {"a_loss": 0.1 + 0.2, "b_acc": 0.75}
     assert first["scalarizer"] == "tchebycheff" and first["method"] is None
     assert first["seed"] == 0 and type(first["seed"]) is int and first["lr"] == 0.003
-    assert first["hparams"] == {"mu": 0.1} and first["spec"] == SPEC
+    assert first["hparams"] == {"mu": 0.1}
     assert method["weights"] is None and method["effective_weights"] == [0.3, 0.7]
     assert method["objectives"]["a_loss"] is None  # NaN becomes null
+
+
+def test_each_record_carries_a_spec_that_reproduces_its_point_in_a_fresh_directory() -> None:
+    first, method = export_records(_rows(), OBJECTIVES, spec={**SPEC, "name": "big", "storage": "runs/big",
+                                                               "sampler": {"name": "das_dennis"}, "budget": {"n_weights": 40, "epochs": 3}})
+    assert first["spec"]["name"] == "big-s-1" and first["spec"]["storage"] == "runs/big-s-1"
+    assert first["spec"]["sampler"] == {"name": "explicit", "weights": [[0.1, 0.9]]} and first["spec"]["methods"] == []
+    assert first["spec"]["budget"] == {"n_weights": 1, "seeds_per_weight": 1, "lr": [0.003], "epochs": 3}
+    assert first["spec"]["seed"] == 0
+    plan = build_plan(parse_spec(first["spec"]))
+    [trial] = plan.trials
+    assert (trial.weights, trial.seed, trial.lr) == ((0.1, 0.9), 0, 0.003)
+    assert method["spec"]["methods"] == [{"name": "pcgrad"}] and method["spec"]["sampler"]["weights"] == []
+    [again] = build_plan(parse_spec(method["spec"])).trials
+    assert (again.kind, again.method, again.seed, again.lr) == ("method", "pcgrad", 1, 0.01)
 
 
 def test_spec_is_copied_not_shared() -> None:
@@ -75,7 +92,7 @@ def test_csv_has_one_column_per_objective_and_exact_floats() -> None:
                              "weights", "effective_weights", "a_loss", "b_acc", "hparams", "spec"]
     assert float(rows[0]["a_loss"]) == 0.1 + 0.2 and rows[1]["a_loss"] == ""
     assert json.loads(rows[0]["weights"]) == [0.1, 0.9] and rows[1]["weights"] == ""
-    assert json.loads(rows[0]["spec"]) == SPEC
+    assert json.loads(rows[0]["spec"]) == export_records(_rows(), OBJECTIVES, spec=SPEC)[0]["spec"]
     assert to_csv([]) .strip() == "trial_id,status,kind,scalarizer,method,seed,lr,epochs,weights,effective_weights,hparams,spec"
 
 

@@ -101,3 +101,26 @@ def test_pick_does_not_mutate_front() -> None:
     for how in ("knee", "utopia", "extremes", "all", "best:left_loss"):
         pick(front, LOSS_ACC, how)
     pd.testing.assert_frame_equal(front, before)
+
+
+def test_export_picks_among_swept_weight_vectors_unless_told_otherwise(tmp_path) -> None:
+    """A method trial is the knee of the whole frontier: ``export`` still returns a weight vector
+    (the knee of the swept frontier); ``kind="all"`` returns the method with its options."""
+    import json
+
+    from paretosweep import api
+    from tests.unit.results._rows import new_run, row
+
+    store = new_run(tmp_path / "run", reference_point=[2.0, 0.0])
+    store.ingest([
+        row("s1", 0.1, 0.1, weights=[0.9, 0.1]),
+        row("s2", 0.3, 0.7, weights=[0.5, 0.5]),
+        row("s3", 0.9, 0.9, weights=[0.1, 0.9]),
+        row("m1", 0.2, 0.8, kind="method", method="pcgrad", weights=None, hparams=json.dumps({"lr": 0.01, "epochs": 3})),
+    ])
+    store.write()
+    [swept] = api.export(str(tmp_path / "run"), pick="knee")
+    assert swept["kind"] == "scalarization" and swept["weights"] == [0.5, 0.5] and swept["trial_id"] == "s2"
+    [anything] = api.export(str(tmp_path / "run"), pick="knee", kind="all")
+    assert anything["trial_id"] == "m1" and anything["weights"] is None and anything["method"] == "pcgrad"
+    assert anything["spec"]["methods"] == [{"name": "pcgrad"}]
