@@ -1,4 +1,10 @@
-"""The ``paretosweep`` command line: each command is a few lines calling the Python API."""
+"""The ``paretosweep`` command line: each command is a few lines calling the Python API.
+
+Exit codes: 0 done; 1 a sweep ran but no trial of it completed (the first trial's error is
+printed); 2 bad input (spec, flags, run directory, cluster), refused before Ray starts where it can
+be. ``paretosweep --debug COMMAND`` prints the full traceback of an error as well.
+Every piece of user text printed through rich (errors, names, paths, ids) is escaped.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
+from paretosweep.cli_progress import OPTIONS, print_error
 from paretosweep.config import RESULT_DRIVEN_SAMPLERS
 from paretosweep.errors import ParetoSweepError
 
@@ -18,10 +25,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Map the Pare
 console = Console()
 err_console = Console(stderr=True)
 
+#: ``paretosweep run`` ran trials but none of them completed.
+EXIT_NO_TRIAL_COMPLETED = 1
+#: Bad input: the spec, a flag, the run directory, the cluster.
+EXIT_BAD_INPUT = 2
 
-def _fail(error: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+
+@app.callback()
+def options(
+    debug: Annotated[bool, typer.Option("--debug", help="On an error, also print its full traceback.")] = False,
+) -> None:
+    """Map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune."""
+    OPTIONS.debug = debug
+
+
+def _fail(error: Exception, *, code: int = EXIT_BAD_INPUT) -> None:
+    print_error(err_console, error)
+    raise typer.Exit(code=code)
 
 
 @app.command()
@@ -37,8 +57,13 @@ def run(
     from paretosweep import api
     from paretosweep.cli_progress import SweepProgress, print_plan
 
+    from paretosweep.preflight import preflight
+    from paretosweep.problems._registry import extend_import_path
+
     try:
         validated = api.as_spec(spec)
+        if ":" in validated.problem.name:  # `mymod:make_problem` beside the spec or in the current directory
+            extend_import_path(spec.resolve().parent, Path.cwd())
         overrides = {k: v for k, v in {"storage": storage}.items() if v is not None}
         if address is not None:
             overrides["ray"] = validated.ray.model_copy(update={"address": address})
@@ -47,6 +72,10 @@ def run(
     except ParetoSweepError as error:
         _fail(error)
     if dry_run:
+        try:  # what `run` would refuse before Ray starts; leaves nothing behind
+            preflight(validated, resume=resume, overwrite=overwrite, keep=False)
+        except ParetoSweepError as error:
+            _fail(error)
         print_plan(console, plan)
         return
     from paretosweep.sweep import run_sweep
@@ -72,9 +101,15 @@ def run(
                    f"({summary.reference_rule}), fixed for the run{clipped}."), highlight=False,
         )
     run_dir = Path(summary.run_dir)
-    console.print(f"Frontier:  {run_dir / 'frontier.parquet'}   (paretosweep frontier {run_dir})")
-    console.print(f"Trials:    {run_dir / 'trials.parquet'}")
-    console.print(f"Dashboard: paretosweep dashboard {run_dir}")
+    console.print(escape(f"Frontier:  {run_dir / 'frontier.parquet'}   (paretosweep frontier {run_dir})"), highlight=False)
+    console.print(escape(f"Trials:    {run_dir / 'trials.parquet'}"), highlight=False)
+    console.print(escape(f"Dashboard: paretosweep dashboard {run_dir}"), highlight=False)
+    if summary.completed == 0:
+        first = f"the first error, of trial {summary.first_error}" if summary.first_error else "no error was recorded"
+        _fail(ParetoSweepError(
+            f"No trial completed ({summary.failed} failed or diverged); {first}. "
+            f"Every trial's status and error are in {run_dir / 'trials.parquet'}."
+        ), code=EXIT_NO_TRIAL_COMPLETED)
 
 
 @app.command()
@@ -114,7 +149,7 @@ def export(
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         output.write_text(text)
-        console.print(f"Wrote {output}")
+        console.print(escape(f"Wrote {output}"), highlight=False)
 
 
 @app.command()
@@ -124,7 +159,7 @@ def problems() -> None:
 
     table = Table("problem", "description")
     for name, doc in sorted(available_problems().items()):
-        table.add_row(name, doc)
+        table.add_row(escape(name), escape(doc))
     console.print(table)
 
 
@@ -135,7 +170,7 @@ def methods() -> None:
 
     table = Table("method", "description")
     for name, doc in sorted(available_methods().items()):
-        table.add_row(name, doc)
+        table.add_row(escape(name), escape(doc))
     console.print(table)
 
 
@@ -187,8 +222,8 @@ def dashboard(
         try:
             load_run(run_dir)
         except ParetoSweepError as error:
-            err_console.print(f"[yellow]warning:[/] {error} The page will show it and retry.", highlight=False)
-    console.print(f"Dashboard on http://{host}:{port}/ for {', '.join(runs)} (Ctrl-C stops it)")
+            err_console.print(f"[yellow]warning:[/] {escape(str(error))} The page will show it and retry.", highlight=False)
+    console.print(escape(f"Dashboard on http://{host}:{port}/ for {', '.join(runs)} (Ctrl-C stops it)"), highlight=False)
     serve(runs, host=host, port=port)
 
 
@@ -204,7 +239,7 @@ def report(
         written = write_report(run_dir, output)
     except ParetoSweepError as error:
         _fail(error)
-    console.print(f"Wrote {written}")
+    console.print(escape(f"Wrote {written}"), highlight=False)
 
 
 from paretosweep.cli_cluster import register  # noqa: E402
@@ -213,8 +248,8 @@ register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    app(prog_name="paretosweep")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

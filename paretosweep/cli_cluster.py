@@ -14,7 +14,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from paretosweep.cli_progress import print_error
 from paretosweep.errors import ParetoSweepError
 
 console = Console()
@@ -33,7 +35,7 @@ JobId = Annotated[str, typer.Argument(help="Job id printed by `paretosweep submi
 
 
 def _fail(error: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    print_error(err_console, error)
     raise typer.Exit(code=2)
 
 
@@ -47,7 +49,9 @@ def submit(
 ) -> None:
     """Submit a sweep to a Ray cluster as a job; prints the job id."""
     from paretosweep import cluster
+    from paretosweep.problems._registry import extend_import_path
 
+    extend_import_path(spec.resolve().parent, Path.cwd())  # a `mymod:make_problem` beside the spec is found (and shipped)
     extra = [flag for flag, on in (("--resume", resume), ("--overwrite", overwrite)) if on]
     try:
         job_id = cluster.submit(spec, address=address, storage=storage, extra_args=extra)
@@ -56,7 +60,7 @@ def submit(
     sys.stdout.write(job_id + "\n")
     sys.stdout.flush()
     where = f" --address {address}" if address else ""
-    err_console.print(f"Follow it: paretosweep logs {job_id}{where} --follow   ·   paretosweep status {job_id}{where}", highlight=False)
+    err_console.print(escape(f"Follow it: paretosweep logs {job_id}{where} --follow   ·   paretosweep status {job_id}{where}"), highlight=False)
     if follow:
         _stream(job_id, address)
 
@@ -72,7 +76,7 @@ def status(job_id: JobId, address: Address = None) -> None:
     sys.stdout.write(info.status + "\n")
     if info.start_time:
         end = info.end_time or time.time()
-        err_console.print(f"{info.entrypoint}   ({end - info.start_time:.0f} s{'' if info.finished else ' so far'})", highlight=False)
+        err_console.print(escape(f"{info.entrypoint}   ({end - info.start_time:.0f} s{'' if info.finished else ' so far'})"), highlight=False)
     if info.message:
         err_console.print(info.message.rstrip(), highlight=False, markup=False)
 
@@ -104,7 +108,7 @@ def stop(job_id: JobId, address: Address = None) -> None:
         cluster.stop(job_id, address=address)
     except ParetoSweepError as error:
         _fail(error)
-    console.print(f"Asked Ray to stop job {job_id}.")
+    console.print(escape(f"Asked Ray to stop job {job_id}."), highlight=False)
 
 
 def _stream(job_id: str, address: str | None) -> None:
@@ -119,7 +123,7 @@ def _stream(job_id: str, address: str | None) -> None:
         _fail(error)
     except KeyboardInterrupt:  # stop following; the job goes on
         raise typer.Exit(code=130) from None
-    err_console.print(f"Job {job_id}: {info.status}", highlight=False)
+    err_console.print(escape(f"Job {job_id}: {info.status}"), highlight=False)
     if info.status != "SUCCEEDED":
         raise typer.Exit(code=1)
 

@@ -1,8 +1,13 @@
-"""Rich rendering for the CLI: the dry-run plan, the live progress bar, the frontier table."""
+"""Rich rendering for the CLI: errors, the dry-run plan, the live progress bar, the frontier table.
+
+User text (names, paths, ids, parameters, error messages) goes through ``rich.markup.escape``:
+rich would read ``[nan, 1.0]`` as a markup tag and drop it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,29 +27,52 @@ if TYPE_CHECKING:
 
 
 def _fmt_weights(weights: Sequence[float] | None) -> str:
-    return "learnt" if weights is None else "[" + ", ".join(f"{w:.3f}" for w in weights) + "]"
+    return "learnt" if weights is None else escape("[" + ", ".join(f"{w:.3f}" for w in weights) + "]")
+
+
+@dataclass
+class CliOptions:
+    """The options given before the command (``paretosweep --debug run ...``), set by the app's callback."""
+
+    debug: bool = False
+
+
+#: This process's CLI options: the app's callback sets them on every invocation.
+OPTIONS = CliOptions()
+
+
+def print_error(console: Console, error: BaseException) -> None:
+    """``error: <message>`` (escaped); after the full traceback, causes included, with ``--debug``."""
+    if OPTIONS.debug:
+        from rich.traceback import Traceback
+
+        console.print(Traceback.from_exception(type(error), error, error.__traceback__))
+    console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
 
 
 def print_plan(console: Console, plan: Plan) -> None:
-    """What ``run --dry-run`` prints: the resolved spec and every planned trial."""
+    """What ``run --dry-run`` prints: the resolved spec, notes on the design, and every planned trial."""
     spec = plan.spec
-    console.print(f"[bold]{spec.name}[/]: problem `{spec.problem.name}`, tasks {list(plan.task_names)}")
-    console.print("objectives: " + ", ".join(f"{o.column} ({o.direction})" for o in plan.objectives))
-    console.print(
-        f"scalarizer `{spec.scalarizer.name}`, sampler `{spec.sampler.name}` ({len(plan.weights)} weight vectors), "
+    sampler = spec.sampler.name if plan.design in (None, spec.sampler.name) else f"{spec.sampler.name} -> {plan.design}"
+    console.print(f"[bold]{escape(spec.name)}[/]: " + escape(f"problem `{spec.problem.name}`, tasks {list(plan.task_names)}"), highlight=False)
+    console.print(escape("objectives: " + ", ".join(f"{o.column} ({o.direction})" for o in plan.objectives)), highlight=False)
+    console.print(escape(
+        f"scalarizer `{spec.scalarizer.name}`, sampler `{sampler}` ({len(plan.weights)} weight vectors), "
         f"{spec.budget.seeds_per_weight} seed(s), lr {list(spec.budget.lr)}, {spec.budget.epochs} epochs; "
         f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{spec.run_dir}`"
-    )
+    ), highlight=False)
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if spec.sampler.name == "adaptive":  # issue 4
-        console.print(f"adaptive: the {len(plan.weights)} weight vectors below are the initial design; up to {spec.budget.n_weights - len(plan.weights)} more are chosen from the results while the sweep runs (tolerance {spec.sampler.tolerance:g}, batch {spec.sampler.batch})"
+        console.print(escape(f"adaptive: the {len(plan.weights)} weight vectors below are the initial design; up to {spec.budget.n_weights - len(plan.weights)} more are chosen from the results while the sweep runs (tolerance {spec.sampler.tolerance:g}, batch {spec.sampler.batch})"
                       + (f", plus up to {spec.sampler.retests} re-tests with new seeds" if spec.sampler.retests else "")
-                      + (f"; focus {spec.sampler.focus}" if spec.sampler.focus else "") + ".")
+                      + (f"; focus {spec.sampler.focus}" if spec.sampler.focus else "") + "."), highlight=False)
     elif spec.sampler.name in OPTUNA_SAMPLER_NAMES:  # issue 4
         console.print(f"{spec.sampler.name}: all {spec.budget.n_weights} weight vectors are asked from Optuna while the sweep runs; none is planned ahead.")
     table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=f"{len(plan.trials)} planned trials")
     for i, t in enumerate(plan.trials):
-        what = _fmt_weights(t.weights) if t.kind == "scalarization" else f"{t.method} {t.method_params or ''}"
-        table.add_row(str(i), t.trial_id, t.kind, what, str(t.seed), f"{t.lr:g}")
+        what = _fmt_weights(t.weights) if t.kind == "scalarization" else escape(f"{t.method} {t.method_params or ''}")
+        table.add_row(str(i), escape(t.trial_id), t.kind, what, str(t.seed), f"{t.lr:g}")
     console.print(table)
 
 
@@ -92,12 +120,12 @@ def hv_label(status: SweepStatus) -> str:
 
 def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str]) -> Table:
     """The frontier as a table: trial, weights (task order), objectives, HV contribution."""
-    table = Table(Column("trial_id", no_wrap=True), "kind", f"weights {list(tasks)}", *(f"{o.column} ({o.direction})" for o in objectives), "HV contrib.", title=f"frontier: {len(front)} points")
+    table = Table(Column("trial_id", no_wrap=True), "kind", escape(f"weights {list(tasks)}"), *(escape(f"{o.column} ({o.direction})") for o in objectives), "HV contrib.", title=f"frontier: {len(front)} points")
     order = front.sort_values(objectives[0].column) if len(front) else front
     for _, row in order.iterrows():
         weights = row["weights"]
-        label = _fmt_weights(list(weights)) if weights is not None else f"{row['method']}"
-        table.add_row(str(row["trial_id"]), str(row["kind"]), label, *(f"{row[o.column]:.5g}" for o in objectives), f"{row['hv_contribution']:.3g}")
+        label = _fmt_weights(list(weights)) if weights is not None else escape(f"{row['method']}")
+        table.add_row(escape(str(row["trial_id"])), escape(str(row["kind"])), label, *(f"{row[o.column]:.5g}" for o in objectives), f"{row['hv_contribution']:.3g}")
     return table
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from paretosweep.errors import ConfigError
 
-SamplerName = Literal["das_dennis", "dirichlet", "sobol", "explicit"]
+SamplerName = Literal["auto", "das_dennis", "energy", "dirichlet", "sobol", "explicit"]
 #: Samplers that ask Optuna for each weight vector while the sweep runs (issue 4).
 OPTUNA_SAMPLER_NAMES: tuple[str, ...] = ("optuna_tpe", "optuna_nsga2", "optuna_gp")
 #: Samplers whose weight vectors depend on results: the plan holds only the method trials.
@@ -64,9 +64,15 @@ class RefineSpec(_Frozen):
 
 
 class SamplerSpec(_Frozen):
-    """``sampler``: the design of the swept weight vectors on the simplex."""
+    """``sampler``: the design of the swept weight vectors on the simplex.
 
-    name: Literal["das_dennis", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp"] = "das_dennis"
+    ``auto`` (the default) is the Das–Dennis lattice when it is fine enough and the Riesz-energy
+    design otherwise; :func:`paretosweep.planning.resolve_design` states the rule.
+    """
+
+    name: Literal[
+        "auto", "das_dennis", "energy", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp"
+    ] = "auto"
     floor: float = Field(0.01, ge=0)
     weights: tuple[tuple[float, ...], ...] | None = None
     # adaptive only (see paretosweep.sampling); n_initial vs budget/tasks and focus vs objectives are checked in planning
@@ -247,19 +253,68 @@ def parse_spec(data: Any, *, source: str = "(dict)") -> SweepSpec:
         raise format_validation_error(error, source) from None
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping of the YAML document gives one key twice (YAML keeps the last one silently)."""
+
+    def __init__(self, key_path: str, first_line: int, second_line: int) -> None:
+        super().__init__(key_path, first_line, second_line)
+        self.key_path, self.first_line, self.second_line = key_path, first_line, second_line
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping, at any depth.
+
+    The check walks the composed node tree before construction, so it knows each key's path
+    (``budget.epochs``) and both lines; anchors, aliases and merge keys (``<<``) load as usual.
+    """
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._check_unique(node, (), set())
+        return self.construct_document(node)
+
+    def _check_unique(self, node: yaml.Node, path: tuple[str, ...], seen: set[int]) -> None:
+        if id(node) in seen:  # an alias to a node already checked (or a recursive structure)
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self._check_unique(value_node, path, seen)
+                    continue
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+                line = key_node.start_mark.line + 1
+                if key in first:
+                    raise DuplicateKeyError(".".join((*path, str(key))), first[key], line)
+                first[key] = line
+                self._check_unique(value_node, (*path, str(key)), seen)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._check_unique(item, (*path[:-1], f"{path[-1]}[{i}]") if path else (f"[{i}]",), seen)
+
+
 def load_config(path: str | Path) -> SweepSpec:
     """Read and validate a YAML sweep spec.
 
     Raises:
         ConfigError: the file is missing, is not valid YAML (the message gives the line), or a
-            field is unknown, missing or out of range (the message gives its path).
+            field is unknown, missing or out of range (the message gives its path), or a key is
+            given twice in one mapping (the message gives both lines).
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Sweep spec `{path}` does not exist. Give the path of a YAML file, e.g. configs/quickstart.yaml.")
     text = path.read_text()
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except DuplicateKeyError as error:
+        raise ConfigError(
+            f"`{path}` gives `{error.key_path}` twice (line {error.first_line} and line {error.second_line}); "
+            f"YAML would keep only the second one silently. Keep one of them and delete the other."
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

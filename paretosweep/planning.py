@@ -2,13 +2,16 @@
 
 Everything that can be wrong with a spec but needs the problem to find out (unknown problem,
 a task or metric the problem does not have, weights of the wrong length or off the simplex,
-an unknown method or a bad method parameter) fails here, before Ray starts.
+an ideal point of the wrong length, an unknown method or a bad method parameter) fails here,
+before Ray starts: :func:`build_plan` builds every object a trial would build from the spec
+(the scalarizer, the methods), short of training.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +23,13 @@ from paretosweep.errors import ConfigError, unknown_name
 from paretosweep.problems import make_problem
 from paretosweep.problems._protocol import Problem, column
 from paretosweep.results._schema import Objective
+from paretosweep.scalarizers import Scalarizer
+
+logger = logging.getLogger(__name__)
+
+#: The coarsest Das–Dennis lattice (divisions per edge) that sampler ``auto`` still uses; H = 2 is
+#: only the corners and the midpoints of pairs of tasks, nothing inside the simplex.
+MIN_LATTICE_DIVISIONS = 3
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,10 @@ class Plan:
     trials: tuple[TrialConfig, ...]
     #: where ``reference_point`` comes from: ``spec`` or ``problem`` (None: the first completed batch fixes it)
     reference_rule: str | None = None
+    #: the design the weight vectors come from (``sampler.name``, or what ``auto`` chose)
+    design: str | None = None
+    #: what the user should know about the design (e.g. a lattice coarser than the budget asks)
+    notes: tuple[str, ...] = ()
 
 
 def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ...]:
@@ -96,6 +110,36 @@ def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ..
         direction = (chosen.direction if chosen and chosen.direction else None) or metric.direction
         objectives.append(Objective(name=task.name, column=column(task.name, metric.name), direction=direction))
     return tuple(objectives)
+
+
+def resolve_design(name: str, m: int, n: int) -> tuple[str, str | None]:
+    """The design behind ``sampler.name`` for m tasks and ``n = budget.n_weights``, and a note.
+
+    ``auto`` is ``das_dennis`` for 2 tasks (n evenly spaced points) and, from 3 tasks on, when the
+    largest lattice within n has at least :data:`MIN_LATTICE_DIVISIONS` divisions; otherwise
+    ``energy`` (n well-spaced points, any m). An explicit ``das_dennis`` whose lattice is coarser
+    than that (3+ tasks) is kept, with a note saying how many points it really uses.
+    """
+    if name not in ("auto", "das_dennis") or m <= 2:
+        return ("das_dennis" if name == "auto" else name), None
+    divisions = simplex.lattice_divisions(m, n)
+    if divisions >= MIN_LATTICE_DIVISIONS:
+        return "das_dennis", None
+    finer = simplex.lattice_size(m, MIN_LATTICE_DIVISIONS)
+    if name == "auto":
+        return "energy", (
+            f"sampler `auto` uses `energy`: for {m} tasks the Das-Dennis lattice within `budget.n_weights: {n}` "
+            f"would have only H = {divisions} division(s) (H = {MIN_LATTICE_DIVISIONS} needs {finer} points)."
+        )
+    if divisions == 0:
+        return name, None  # das_dennis_at_most refuses it with its own message
+    used = simplex.lattice_size(m, divisions)
+    what = "the corners only" if divisions == 1 else "the corners and the midpoints of pairs of tasks"
+    return name, (
+        f"sampler `das_dennis`: for {m} tasks the largest lattice within `budget.n_weights: {n}` has H = {divisions} "
+        f"division(s), so it uses {used} weight vectors ({what}), not {n}; H = {MIN_LATTICE_DIVISIONS} needs {finer}. "
+        f"Set `sampler: {{name: energy}}` for {n} well-spaced ones (the default `auto` does), or raise `budget.n_weights`."
+    )
 
 
 def design_weights(spec: SweepSpec, m: int) -> np.ndarray:
@@ -121,9 +165,12 @@ def design_weights(spec: SweepSpec, m: int) -> np.ndarray:
             raise ConfigError(f"sampler `{sampler.name}` runs one trial per weight vector: set `budget.seeds_per_weight: 1` and a single `budget.lr`.")
         simplex.apply_floor(np.zeros((1, m)), sampler.floor)  # checks the floor now
         return np.zeros((0, m))
-    if sampler.name == "das_dennis":
+    design, _ = resolve_design(sampler.name, m, n)
+    if design == "das_dennis":
         raw = simplex.das_dennis_at_most(m, n)
-    elif sampler.name == "dirichlet":
+    elif design == "energy":
+        raw = simplex.riesz_energy(m, n, seed=spec.seed)
+    elif design == "dirichlet":
         raw = simplex.dirichlet(m, n, seed=spec.seed)
     else:
         raw = simplex.sobol_simplex(m, n, seed=spec.seed)
@@ -204,8 +251,27 @@ def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
         from paretosweep.sampling import parse_focus
 
         parse_focus(spec.sampler.focus, [(o.column, o.direction) for o in objectives], metric_columns=metric_columns)
+    build_scalarizer(spec, problem)
     weights = design_weights(spec, len(task_names))
+    design, note = resolve_design(spec.sampler.name, len(task_names), spec.budget.n_weights)
+    if note is not None and spec.sampler.name != "auto":
+        logger.warning(note)
     methods = resolve_methods(spec, problem)
     trials = plan_trials(spec, weights, methods)
     reference_point, reference_rule = resolve_reference_point(spec, problem, objectives)
-    return Plan(spec, task_names, objectives, metric_columns, reference_point, weights, trials, reference_rule)
+    return Plan(
+        spec, task_names, objectives, metric_columns, reference_point, weights, trials, reference_rule,
+        design=design, notes=(note,) if note else (),
+    )
+
+
+def build_scalarizer(spec: SweepSpec, problem: Problem) -> Scalarizer:
+    """The trial's scalarizer for ``spec.scalarizer`` and the problem's loss lower bounds.
+
+    Raises:
+        ConfigError: e.g. ``scalarizer.ideal`` with a number of entries other than the problem's tasks.
+    """
+    s = spec.scalarizer
+    return Scalarizer(
+        s.name, lower_bounds=[t.loss_lower_bound for t in problem.tasks], ideal=s.ideal, mu=s.mu, ideal_margin=s.ideal_margin
+    )

@@ -12,7 +12,7 @@ from paretosweep.cluster._address import (
     jobs_api_url,
 )
 from paretosweep.cluster._jobs import JobStatus, local_problem_modules, logs, status, stop, submit, validate_for_cluster
-from paretosweep.cluster._resources import check_trial_fits
+from paretosweep.cluster._resources import check_local_trial_fits, check_trial_fits
 
 __all__ = [
     "ClusterError",
@@ -21,6 +21,7 @@ __all__ = [
     "JobStatus",
     "check_driver_address",
     "check_jobs_api",
+    "check_local_trial_fits",
     "check_trial_fits",
     "jobs_api_url",
     "local_problem_modules",

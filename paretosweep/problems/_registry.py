@@ -13,13 +13,17 @@ import functools
 import importlib
 import inspect
 import json
+import os
+import sys
+import traceback
 import types
 import typing
 import warnings
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
-from paretosweep.errors import ConfigError, did_you_mean, unknown_name
+from paretosweep.errors import ConfigError, ParetoSweepError, did_you_mean, unknown_name
 from paretosweep.problems._protocol import Problem, TaskSpec
 
 ProblemFactory = Callable[..., Problem]
@@ -117,14 +121,55 @@ def make_problem(name_or_path: str, params: Mapping[str, Any] | None = None) -> 
     Raises:
         UnknownNameError: unknown built-in name.
         ConfigError: bad import path, a param the factory does not accept, a param of the wrong
-            type, a missing required param, or a factory result that is not a Problem.
+            type, a missing required param, a factory that raises (the message names its
+            exception, message, file and line; the cause keeps the traceback), or a factory
+            result that is not a Problem.
     """
     factory = problem_factory(name_or_path)
     kwargs = dict(params or {})
     _bind_params(factory, kwargs, name_or_path)
-    problem = factory(**kwargs)
+    try:
+        problem = factory(**kwargs)
+    except ParetoSweepError:  # the factory's own clear message (the built-ins check their params so)
+        raise
+    except Exception as error:
+        raise ConfigError(
+            f"problem factory `{name_or_path}` (from `problem.name`) raised {type(error).__name__}: {error} "
+            f"(at {_where_raised(error)}). Fix the factory or its `problem.params`; `paretosweep --debug run ...` "
+            "prints the full traceback."
+        ) from error
     _check_problem(problem, name_or_path)
     return problem
+
+
+def _where_raised(error: BaseException) -> str:
+    """``file.py:12`` of the frame that raised ``error`` (the innermost one of its traceback)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "unknown location"
+    frame = frames[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def extend_import_path(*directories: str | os.PathLike[str]) -> list[str]:
+    """Put ``directories`` at the front of ``sys.path`` and of ``PYTHONPATH`` (each once).
+
+    So a ``problem.name`` import path (``mymod:make_problem``) finds a module lying in the
+    current directory or beside the spec file, also in the processes of a local Ray started
+    afterwards (they inherit ``PYTHONPATH``). Returns the directories added.
+    """
+    added = []
+    for directory in directories:
+        path = str(Path(directory).resolve())
+        if path not in sys.path:
+            sys.path.insert(0, path)
+            added.append(path)
+        python_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if path not in python_path:
+            os.environ["PYTHONPATH"] = os.pathsep.join([path, *python_path])
+    if added:
+        importlib.invalidate_caches()
+    return added
 
 
 @functools.lru_cache(maxsize=4)

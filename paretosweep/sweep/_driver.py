@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.fs as pafs
+from typing import TYPE_CHECKING
 
 from paretosweep.config import OPTUNA_SAMPLER_NAMES, RESULT_DRIVEN_SAMPLERS, SweepSpec
 from paretosweep.errors import RunDirectoryError
 from paretosweep.planning import Plan, build_plan
+from paretosweep.preflight import preflight, prepare_run_dir
 from paretosweep.results import RunStore
-from paretosweep.results._schema import TRIALS_FILE
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
@@ -38,67 +41,25 @@ class SweepSummary:
     reference_point: tuple[float, ...] | None = None
     reference_rule: str | None = None
     clipped: int = 0
+    #: ``trial_id: error`` of the first trial (by finish time) that failed or diverged, if any
+    first_error: str | None = None
 
 
-def check_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
-    """Refuse a run directory that holds a run, unless resuming or overwriting; changes nothing.
-
-    Raises:
-        RunDirectoryError: both flags, a file in the way, an existing run without a flag, or
-            ``--overwrite`` on a non-empty directory that holds no paretosweep run.
-    """
-    if resume and overwrite:
-        raise RunDirectoryError("Give either --resume or --overwrite, not both.")
-    fs, path = _filesystem(run_dir)
-    info = fs.get_file_info(path)
-    if info.type == pafs.FileType.NotFound:
-        return
-    if info.type != pafs.FileType.Directory:
-        raise RunDirectoryError(f"Run directory `{run_dir}` exists and is not a directory. Set `storage` to a directory path.")
-    entries = fs.get_file_info(pafs.FileSelector(path))
-    if not entries or resume:
-        return
-    names = {e.base_name for e in entries}
-    if not overwrite:
-        raise RunDirectoryError(
-            f"Run directory `{run_dir}` already exists. Pass --resume to continue it, --overwrite to replace it, "
-            "or set `storage` to a new path."
-        )
-    if TRIALS_FILE not in names and "_tune" not in names:
-        raise RunDirectoryError(f"Refusing to --overwrite `{run_dir}`: it is not empty and holds no paretosweep run.")
+#: Ray's logger that prints "Token authentication is enabled for this Ray cluster..." on every new
+#: local cluster (Ray 2.5x/2.6x). Raised to ERROR while paretosweep starts its own local Ray;
+#: token authentication itself stays on (``RAY_AUTH_MODE=disabled`` turns it off, as in Ray).
+RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
-def prepare_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
-    """Check the run directory, clear it for ``overwrite``, create it and prove it is writable.
-
-    Local paths and pyarrow filesystem URIs (``s3://``, ``file://``) alike.
-
-    Raises:
-        RunDirectoryError: see :func:`check_run_dir`; or it cannot be created or written.
-    """
-    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
-    fs, path = _filesystem(run_dir)
+@contextlib.contextmanager
+def _quiet_token_banner() -> Iterator[None]:
+    logger = logging.getLogger(RAY_TOKEN_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
-        if overwrite and fs.get_file_info(path).type == pafs.FileType.Directory:
-            fs.delete_dir(path)
-        fs.create_dir(path, recursive=True)
-        probe = f"{path.rstrip('/')}/.write-probe-{uuid.uuid4().hex}"
-        with fs.open_output_stream(probe) as stream:
-            stream.write(b"")
-        fs.delete_file(probe)
-    except (OSError, pa.ArrowException) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise RunDirectoryError(f"Cannot write to run directory `{run_dir}` ({reason}). Set `storage` to a writable path.") from None
-
-
-def _filesystem(run_dir: str) -> tuple[pafs.FileSystem, str]:
-    """The pyarrow filesystem and path of a local path or a filesystem URI."""
-    if "://" in run_dir:
-        try:
-            return pafs.FileSystem.from_uri(run_dir)
-        except (OSError, pa.ArrowException) as error:
-            raise RunDirectoryError(f"Cannot open storage `{run_dir}`: {error}. Check the URI and its credentials.") from None
-    return pafs.LocalFileSystem(), str(Path(run_dir).resolve())
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _start_ray(spec: SweepSpec) -> bool:
@@ -116,7 +77,8 @@ def _start_ray(spec: SweepSpec) -> bool:
         except ConnectionError as error:
             raise ClusterUnreachableError(f"Cannot connect to the Ray cluster at `{spec.ray.address}`: {error}") from None
     else:
-        ray.init(num_cpus=spec.ray.num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        with _quiet_token_banner():
+            ray.init(num_cpus=spec.ray.num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
     return True
 
 
@@ -196,6 +158,7 @@ def run_sweep(
         on_progress: called with a :class:`SweepStatus` as trials finish.
         plan: a plan already built from ``spec`` (else built here).
     """
+    import ray
     from ray import tune
 
     from paretosweep.cluster import check_trial_fits
@@ -205,8 +168,9 @@ def run_sweep(
     started = time.monotonic()
     plan = plan or build_plan(spec)
     run_dir = spec.run_dir
-    # Everything that can refuse the sweep runs before the run directory is touched.
-    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    # Everything that can refuse the sweep runs before Ray starts and before the run directory is
+    # touched: the probe removes what it created, prepare_run_dir creates it for good below.
+    preflight(spec, resume=resume, overwrite=overwrite, keep=False, local_machine=not ray.is_initialized())
     ray_started = _start_ray(spec)
     try:
         check_trial_fits(spec)  # a trial no node can hold would stay pending forever
@@ -276,4 +240,20 @@ def run_sweep(
         reference_point=store.reference_point,
         reference_rule=store.reference_rule,
         clipped=status.clipped,
+        first_error=first_error(trials),
     )
+
+
+def first_error(trials: pd.DataFrame) -> str | None:
+    """``trial_id: error`` of the first trial, by finish time, that did not complete (None if all did)."""
+    if not len(trials) or "status" not in trials:
+        return None
+    bad = trials[trials["status"] != "completed"]
+    if not len(bad):
+        return None
+    if "finished_at" in bad:
+        bad = bad.sort_values("finished_at", kind="stable", na_position="last")
+    row = bad.iloc[0]
+    error = row.get("error")
+    message = str(error) if isinstance(error, str) and error else f"status {row['status']}, no error message recorded"
+    return f"{row['trial_id']}: {message}"

@@ -57,6 +57,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
 from paretosweep.problems._protocol import Problem
+from paretosweep.scalarizers import effective_weights, scalarize
 from paretosweep.trial._trainer import Report, TrialOutcome, _make_optimizer, train_trial
 
 logger = logging.getLogger(__name__)
@@ -255,17 +256,6 @@ def _ideal(spec: SweepSpec, problem: Problem, m: int, device: torch.device) -> t
     return torch.tensor(values, dtype=torch.float32, device=device)
 
 
-def _scalarize(name: str, losses: torch.Tensor, weights: torch.Tensor, z: torch.Tensor | None, mu: float) -> torch.Tensor:
-    """``[P, m]`` losses and weights -> ``[P]`` scalarized losses (as :class:`Scalarizer`, per row)."""
-    if name == "linear":
-        return (weights * losses).sum(dim=1)
-    assert z is not None
-    shifted = weights * (losses - z.to(dtype=losses.dtype))
-    if name == "tchebycheff":
-        return shifted.max(dim=1).values
-    return mu * torch.logsumexp(shifted / mu, dim=1)
-
-
 def _train_vectorised(
     problem: Problem, trials: list[TrialConfig], spec: SweepSpec, *, device: torch.device, report: Report | None
 ) -> list[TrialOutcome]:
@@ -320,6 +310,7 @@ def _train_vectorised(
     alive_list = [True] * n
     steps = [0] * n
     weight_sum: torch.Tensor | None = None
+    final: torch.Tensor | None = None  # each member's effective weights at its last step
     first = True
     for epoch in range(budget.epochs):
         if not any(alive_list):
@@ -351,7 +342,7 @@ def _train_vectorised(
                 current = losses.detach() - sc.ideal_margin
                 z_running = current if z_running is None else torch.minimum(z_running, current)
                 z = z_running
-            scalar = _scalarize(sc.name, losses, weights, z, sc.mu)
+            scalar = scalarize(sc.name, losses, weights, z, mu=sc.mu)
             total = torch.where(alive, scalar, torch.zeros_like(scalar)).sum()
             assert flat.grad is not None
             flat.grad.zero_()  # in place: the members' .grad are views of it
@@ -361,8 +352,10 @@ def _train_vectorised(
                 for grad in grads.values():
                     grad[dead] = 0.0
             optimizer.step()
-            applied = torch.where(alive[:, None], weights, torch.zeros_like(weights))
+            effective = effective_weights(sc.name, losses, weights, z, mu=sc.mu)  # [P, m], as an unpacked trial records them
+            applied = torch.where(alive[:, None], effective, torch.zeros_like(effective))
             weight_sum = applied.clone() if weight_sum is None else weight_sum + applied
+            final = applied.clone() if final is None else torch.where(alive[:, None], effective, final)
             for i in range(n):
                 steps[i] += alive_list[i]
         packed_metrics = None
@@ -398,8 +391,8 @@ def _train_vectorised(
             report({"epoch": epoch + 1, "members_alive": sum(alive_list)})
     elapsed = time.perf_counter() - started
     for i, trial in enumerate(trials):
-        if steps[i] and weight_sum is not None:  # as an unpacked trial computes them (float32)
+        if steps[i] and weight_sum is not None and final is not None:  # as an unpacked trial computes them (float32)
             outcomes[i].effective_weights_mean = (weight_sum[i] / steps[i]).cpu().tolist()
-            outcomes[i].effective_weights_final = weights[i].cpu().tolist()
+            outcomes[i].effective_weights_final = final[i].cpu().tolist()
         outcomes[i].train_seconds = elapsed / n
     return outcomes

@@ -18,9 +18,8 @@ from typing import Any
 import torch
 
 from paretosweep.config import SweepSpec
-from paretosweep.planning import TrialConfig
+from paretosweep.planning import TrialConfig, build_scalarizer
 from paretosweep.problems._protocol import Problem
-from paretosweep.scalarizers import Scalarizer
 
 Report = Callable[[dict[str, Any]], None]
 
@@ -70,18 +69,11 @@ def _build_backward(
     if trial.kind == "scalarization":
         assert trial.weights is not None
         weights = torch.tensor(trial.weights, dtype=torch.float32, device=device)
-        s = spec.scalarizer
-        scalarizer = Scalarizer(
-            s.name,
-            lower_bounds=[t.loss_lower_bound for t in problem.tasks],
-            ideal=s.ideal,
-            mu=s.mu,
-            ideal_margin=s.ideal_margin,
-        )
+        scalarizer = build_scalarizer(spec, problem)
 
         def backward(losses: torch.Tensor) -> torch.Tensor:
             scalarizer(losses, weights).backward()
-            return weights
+            return scalarizer.effective_weights(losses, weights)  # what the step applied (see scalarizers)
 
         return backward, None
 

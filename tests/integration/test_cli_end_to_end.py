@@ -76,3 +76,58 @@ def test_unknown_pick_and_format_are_clear_errors(cli_run: Path) -> None:
     assert result.exit_code == 2 and "Did you mean `knee`" in result.output
     result = runner.invoke(app, ["export", str(cli_run), "--format", "xml"])
     assert result.exit_code == 2 and "--format" in result.output
+
+
+def test_a_sweep_where_no_trial_completes_exits_1_with_the_first_error(local_ray: None, tmp_path: Path) -> None:
+    spec = tmp_path / "failing.yaml"
+    spec.write_text(
+        "name: failing\nproblem: {name: 'tests.problems_for_tests:make_quadratic', params: {fail_above: -1.0}}\n"
+        "scalarizer: {name: linear}\nsampler: {name: explicit, weights: [[0.3, 0.7], [0.6, 0.4]]}\nbudget: {epochs: 1}\n"
+        f"storage: {tmp_path / 'run'}\n"
+    )
+    result = runner.invoke(app, ["run", str(spec)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "0 completed, 2 failed or diverged" in text
+    assert "No trial completed (2 failed or diverged); the first error, of trial s-" in text
+    assert "x crossed fail_above (0.000 > -1.0)" in text
+    trials = paretosweep.load_trials(str(tmp_path / "run"))
+    assert (trials.status == "failed").all() and trials.error.str.contains("fail_above").all()
+
+
+MODULE = '''
+from tests.problems_for_tests import make_quadratic
+
+
+def make(**params):
+    return make_quadratic(**params)
+'''
+
+
+def test_a_module_beside_the_spec_runs_on_a_local_ray_started_by_python_dash_m(tmp_path: Path) -> None:
+    """`python -m paretosweep run` from another directory: the spec's directory reaches the local
+    Ray's workers (PYTHONPATH), and Ray's token banner is not printed (RAY_AUTH_MODE unset, as for
+    a user; HOME and Ray's temp dir are the test's own)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    specs, work, home = tmp_path / "specs", tmp_path / "work", tmp_path / "home"
+    for d in (specs, work, home):
+        d.mkdir()
+    (specs / "quadratic_beside_spec.py").write_text(MODULE)
+    spec = specs / "s.yaml"
+    spec.write_text(
+        "problem: {name: 'quadratic_beside_spec:make', params: {steps_per_epoch: 3}}\nscalarizer: {name: linear}\n"
+        f"budget: {{n_weights: 2, epochs: 1}}\nray: {{num_cpus: 2}}\nstorage: {tmp_path / 'run'}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_AUTH_MODE", "RAY_ADDRESS")}
+    with tempfile.TemporaryDirectory(prefix="psr", dir="/tmp") as ray_tmp:  # Ray's socket paths must stay short
+        env.update(PYTHONPATH=str(Path(__file__).resolve().parents[2]), HOME=str(home), RAY_TMPDIR=ray_tmp)
+        done = subprocess.run([sys.executable, "-m", "paretosweep", "run", str(spec)], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "2 completed, 0 failed" in " ".join(done.stdout.split())
+    assert "Token authentication is enabled" not in output

@@ -12,6 +12,7 @@ import pytest
 
 import paretosweep
 from paretosweep.frontier import _hv_estimate, hypervolume, hypervolume_method
+from paretosweep.problems import make_problem
 from paretosweep.results import FRONTIER_FILE, PROGRESS_FILE, TRIALS_FILE
 from paretosweep.results._schema import EXACT_FRONT_FILE
 
@@ -72,3 +73,33 @@ def test_a_16_task_sweep_writes_a_labelled_hypervolume_estimate(
     label = json.loads(pq.read_schema(run / FRONTIER_FILE).metadata[b"paretosweep.hv_contribution"])
     assert label["method"] == "monte_carlo" and len(label["stderr"]) == len(frontier) >= 1
     assert np.isfinite(frontier["hv_contribution"]).all() and (frontier["hv_contribution"] >= 0).all()
+
+
+def test_eight_tasks_sweep_the_energy_design_and_record_tchebycheff_effective_weights(local_ray: None, tmp_path: Path) -> None:
+    """No sampler named: with 8 tasks and 12 weight vectors the lattice would be the 8 corners
+    (H = 1), so `auto` sweeps 12 Riesz-energy points; Tchebycheff rows record what each step applied."""
+    m = 8
+    spec = {
+        "problem": {"name": "synthetic", "params": {"n_tasks": m, "n_samples": 600, "hidden": 16}},
+        "scalarizer": {"name": "tchebycheff"},
+        "budget": {"n_weights": 12, "epochs": 1, "steps_per_epoch": 10, "pack_size": 12},
+        "storage": str(tmp_path / "run"),
+    }
+    plan = paretosweep.plan(spec)
+    assert plan.design == "energy" and len(plan.weights) == 12
+    paretosweep.run(spec)
+    trials = paretosweep.load_trials(str(tmp_path / "run"))
+    assert len(trials) == 12 and (trials.status == "completed").all()
+    weights = np.stack(trials.weights.to_numpy())
+    assert len({tuple(w) for w in np.round(weights, 9)}) == 12
+    assert np.allclose(np.sort(weights, axis=0), np.sort(plan.weights, axis=0))
+    effective = np.stack(trials.effective_weights_mean.to_numpy())
+    assert np.allclose(effective.sum(axis=1), 1.0)
+    # the share of the trial's steps each task was the active maximum: multiples of 1/steps, not the nominal weights
+    import torch
+
+    problem = make_problem("synthetic", spec["problem"]["params"])
+    steps = min(10, len(list(problem.train_batches(epoch=0, generator=torch.Generator().manual_seed(0)))))
+    assert np.allclose(effective * steps, np.round(effective * steps), atol=1e-5) and not np.allclose(effective, weights)
+    final = np.stack(trials.effective_weights_final.to_numpy())
+    assert set(np.round(final, 6).ravel()) <= {0.0, 1.0}

@@ -11,7 +11,7 @@ import pytest
 from paretosweep import api
 from paretosweep.config import load_config, parse_spec
 from paretosweep.errors import ConfigError, RunDirectoryError, UnknownNameError
-from paretosweep.sweep._driver import prepare_run_dir
+from paretosweep.preflight import prepare_run_dir, probe_run_dir
 
 BASE: dict[str, Any] = {"problem": {"name": "fonseca"}, "budget": {"n_weights": 4, "epochs": 1}}
 
@@ -143,3 +143,96 @@ def test_a_dumped_spec_validates_again() -> None:
     for sampler in ({"name": "das_dennis"}, {"name": "adaptive", "n_initial": 3, "tolerance": 0.05}):
         spec = parse_spec(with_(sampler=sampler))
         assert parse_spec(spec.model_dump(mode="json")) == spec
+
+
+def test_an_ideal_point_of_the_wrong_length_is_refused_at_plan_time() -> None:
+    """A trial would fail on it; the plan builds the trial's scalarizer, so --dry-run refuses it."""
+    with pytest.raises(ConfigError, match=r"`scalarizer.ideal` should have 2 entries .*found 3: \[0.0, 0.0, 0.0\]"):
+        api.plan(with_(scalarizer={"name": "tchebycheff", "ideal": [0.0, 0.0, 0.0]}))
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text("problem: {name: fonseca}\nname: x\nbudget:\n  epochs: 1\nseed: 0\nbudget:\n  n_weights: 3\n")
+    with pytest.raises(ConfigError, match=r"gives `budget` twice \(line 3 and line 6\)"):
+        load_config(path)
+    path.write_text("problem: {name: fonseca}\nbudget:\n  epochs: 1\n  n_weights: 3\n  epochs: 2\n")
+    with pytest.raises(ConfigError, match=r"gives `budget.epochs` twice \(line 3 and line 5\)"):
+        load_config(path)
+    path.write_text("problem: {name: fonseca}\nmethods:\n  - {name: pcgrad}\n  - {name: gradnorm, alpha: 1, alpha: 2}\n")
+    with pytest.raises(ConfigError, match=r"gives `methods\[1\].alpha` twice \(line 4 and line 4\)"):
+        load_config(path)
+
+
+def test_anchors_and_merge_keys_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "merge.yaml"
+    path.write_text("problem: {name: fonseca}\nx-res: &r {cpu: 1}\nresources:\n  <<: *r\n  gpu: 0\n")
+    with pytest.raises(ConfigError, match="`x-res`: unknown key"):  # loaded (not refused as a duplicate), then validated
+        load_config(path)
+
+
+def _factory_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> str:
+    name = f"factory_{abs(hash(str(tmp_path))) % 10**8}"
+    (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+def test_a_problem_factory_that_raises_is_named_with_its_error_file_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _factory_module(tmp_path, monkeypatch, "def make():\n    x = 1\n    raise RuntimeError('no data here')\n")
+    with pytest.raises(ConfigError) as caught:
+        api.plan(with_(problem={"name": f"{module}:make"}))
+    message = str(caught.value)
+    assert f"problem factory `{module}:make` (from `problem.name`) raised RuntimeError: no data here" in message
+    assert f"(at {tmp_path / module}.py:3)" in message
+    assert isinstance(caught.value.__cause__, RuntimeError)  # --debug prints the chain
+
+
+def test_a_problem_factory_config_error_passes_through_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _factory_module(
+        tmp_path, monkeypatch, "from paretosweep.errors import ConfigError\ndef make():\n    raise ConfigError('`problem.params.n` should be > 0')\n"
+    )
+    with pytest.raises(ConfigError, match=r"^`problem.params.n` should be > 0$"):
+        api.plan(with_(problem={"name": f"{module}:make"}))
+
+
+def test_a_gpu_this_machine_lacks_is_refused_before_ray_starts(tmp_path: Path) -> None:
+    import ray
+
+    assert not ray.is_initialized()
+    spec = with_(resources={"gpu": 64}, storage=str(tmp_path / "run"))
+    with pytest.raises(ConfigError, match=r"`resources.gpu` asks for 64 GPU\(s\) per trial, but this machine has \d+"):
+        api.run(spec)
+    assert not ray.is_initialized() and not (tmp_path / "run").exists()
+
+
+def test_local_resource_check_rules() -> None:
+    from paretosweep.cluster import check_local_trial_fits
+
+    check_local_trial_fits(parse_spec(with_(resources={"gpu": 0.5})), gpus=1)
+    with pytest.raises(ConfigError, match=r"Set `resources.gpu: 0` to train on CPUs, or set `ray.address`"):
+        check_local_trial_fits(parse_spec(with_(resources={"gpu": 0.5})), gpus=0)
+    with pytest.raises(ConfigError, match=r"Set `resources.gpu` to at most 2"):
+        check_local_trial_fits(parse_spec(with_(resources={"gpu": 4})), gpus=2)
+    check_local_trial_fits(parse_spec(with_(resources={"gpu": 4}, ray={"address": "auto"})), gpus=0)  # checked once connected
+    with pytest.raises(ConfigError, match=r"`resources.cpu` asks for 3 CPU\(s\).*would have 2 \(`ray.num_cpus`\)"):
+        check_local_trial_fits(parse_spec(with_(resources={"cpu": 3}, ray={"num_cpus": 2})))
+
+
+def test_unwritable_storage_is_refused_before_ray_starts(tmp_path: Path) -> None:
+    import ray
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RunDirectoryError, match="Cannot write to run directory"):
+        api.run(with_(storage=str(tmp_path / "file" / "run")))
+    assert not ray.is_initialized()
+
+
+def test_the_write_probe_leaves_nothing_behind_unless_kept(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "run"
+    probe_run_dir(str(target), keep=False)
+    assert not (tmp_path / "a").exists()
+    probe_run_dir(f"file://{target}", keep=False)
+    assert not (tmp_path / "a").exists()
+    probe_run_dir(str(target), keep=True)
+    assert target.is_dir() and not any(target.iterdir())

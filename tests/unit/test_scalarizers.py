@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from paretosweep.errors import ConfigError, UnknownNameError
-from paretosweep.scalarizers import Scalarizer
+from paretosweep.scalarizers import Scalarizer, effective_weights, scalarize
 
 L = torch.tensor([1.0, 3.0, 2.0])
 W = torch.tensor([0.5, 0.2, 0.3])
@@ -57,3 +57,43 @@ def test_bad_scalarizer_input_is_a_clear_error() -> None:
         Scalarizer("tchebychef", lower_bounds=[0, 0])
     with pytest.raises(ConfigError, match="scalarizer.ideal"):
         Scalarizer("tchebycheff", lower_bounds=[0, 0], ideal=(0.0,))
+
+
+@pytest.mark.parametrize("name", ["linear", "tchebycheff", "smooth_tchebycheff"])
+def test_effective_weights_are_the_normalised_gradient_of_the_scalarizer(name: str) -> None:
+    """c = ds/dL by autograd, normalised to sum 1, for a batch of loss vectors (packed shape [P, m])."""
+    torch.manual_seed(0)
+    losses = torch.rand(5, 3, dtype=torch.float64, requires_grad=True)
+    weights = torch.softmax(torch.randn(5, 3, dtype=torch.float64), dim=1)
+    z = torch.tensor([0.1, 0.0, 0.2], dtype=torch.float64)
+    scalarize(name, losses, weights, z, mu=0.2).sum().backward()
+    assert losses.grad is not None
+    expected = losses.grad / losses.grad.sum(dim=1, keepdim=True)
+    got = effective_weights(name, losses, weights, z, mu=0.2)
+    assert torch.allclose(got, expected, atol=1e-12)
+    assert torch.allclose(got.sum(dim=1), torch.ones(5, dtype=torch.float64))
+
+
+def test_tchebycheff_effective_weights_are_the_one_hot_of_the_active_term_and_ties_share() -> None:
+    w = torch.tensor([0.5, 0.2, 0.3])
+    assert effective_weights("tchebycheff", L, w, torch.tensor(Z), mu=0.1).tolist() == [0.0, 0.0, 1.0]  # 0.25, 0.4, 0.6
+    tied = effective_weights("tchebycheff", torch.tensor([2.0, 1.0]), torch.tensor([0.25, 0.5]), torch.zeros(2), mu=0.1)
+    assert tied.tolist() == pytest.approx([1 / 3, 2 / 3])  # both terms 0.5: amax splits the subgradient evenly
+
+
+def test_smooth_tchebycheff_effective_weights_follow_the_softmax_formula() -> None:
+    mu = 0.05
+    shifted = W * (L - torch.tensor(Z))
+    c = W * torch.softmax(shifted / mu, dim=0)
+    got = Scalarizer("smooth_tchebycheff", lower_bounds=[0, 0, 0], ideal=Z, mu=mu)
+    got(L, W)
+    assert torch.allclose(got.effective_weights(L, W), c / c.sum())
+
+
+def test_running_min_effective_weights_read_the_ideal_point_without_moving_it() -> None:
+    s = Scalarizer("tchebycheff", lower_bounds=[0, 0], ideal="running_min", ideal_margin=0.0)
+    s(torch.tensor([2.0, 5.0]), torch.tensor([0.5, 0.5]))
+    losses = torch.tensor([3.0, 4.0])
+    s(losses, torch.tensor([0.5, 0.5]))  # z = (2, 4): excess (0.5, 0): task 0 is active
+    assert s.effective_weights(losses, torch.tensor([0.5, 0.5])).tolist() == [1.0, 0.0]
+    assert s.ideal_point(losses, update=False).tolist() == [2.0, 4.0]
