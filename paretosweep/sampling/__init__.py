@@ -16,6 +16,7 @@ from paretosweep.sampling._adaptive import (
     propose,
     resolve_n_initial,
 )
+from paretosweep.sampling._base import Sampler, StaticSampler
 from paretosweep.sampling._focus import FocusRegion, parse_focus
 from paretosweep.sampling._optuna import OPTUNA_SAMPLERS, param_names, simplex_to_unit, unit_to_simplex
 
@@ -25,6 +26,8 @@ __all__ = [
     "FocusRegion",
     "Gap",
     "Proposal",
+    "Sampler",
+    "StaticSampler",
     "Target",
     "default_n_initial",
     "frontier_gaps",

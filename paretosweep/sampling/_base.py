@@ -1,0 +1,87 @@
+"""The one contract every sampler follows: ``ask`` for weight vectors, ``tell`` their results.
+
+A sampler knows nothing of trials, seeds, Ray or Parquet. It proposes weight vectors on the
+simplex (``[k, m]`` arrays, every row summing to 1) and receives, for each one it asked, the
+objective values of its trials in *minimisation form* (``max`` objectives negated; a NaN row
+for a trial that failed, diverged or was lost). The Tune searcher
+(:class:`paretosweep.sweep.SamplerSearcher`) turns each weight vector into its trials (seeds ×
+learning rates) and tells the sampler once all of them finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """Where the next weight vectors come from.
+
+    Attributes:
+        m: number of tasks (the length of every weight vector).
+    """
+
+    m: int
+
+    @property
+    def budget(self) -> int:
+        """Weight vectors asked at most, in all (resumed ones included); re-tests come on top."""
+        ...
+
+    @property
+    def planned(self) -> np.ndarray:
+        """``[k, m]`` weight vectors known before any result (a static design: all of them)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more will be asked."""
+        ...
+
+    def ask(self, n: int) -> np.ndarray | None:
+        """Up to ``n`` weight vectors ``[k, m]``; None while the next ones wait on results told.
+
+        A weight vector asked again is a re-test: the caller trains it once more on a new seed.
+        Returns ``[0, m]`` once :attr:`finished`.
+        """
+        ...
+
+    def tell(self, weights: Sequence[float], values: np.ndarray) -> None:
+        """The results of an asked weight vector: ``[r, m]`` values in minimisation form (NaN: failed)."""
+        ...
+
+
+class StaticSampler:
+    """A design fixed in advance (``das_dennis``, ``energy``, ``sobol``, ``dirichlet``, ``explicit``).
+
+    Args:
+        weights: ``[n, m]`` the design, handed out in order; results change nothing.
+    """
+
+    def __init__(self, weights: np.ndarray) -> None:
+        self._weights = np.asarray(weights, dtype=np.float64).reshape(len(weights), -1)
+        self.m = self._weights.shape[1]
+        self._next = 0
+
+    @property
+    def budget(self) -> int:
+        return int(self._weights.shape[0])
+
+    @property
+    def planned(self) -> np.ndarray:
+        return self._weights.copy()
+
+    @property
+    def finished(self) -> bool:
+        return self._next >= self._weights.shape[0]
+
+    def ask(self, n: int) -> np.ndarray:
+        out = self._weights[self._next : self._next + max(0, n)]
+        self._next += out.shape[0]
+        return out.copy()
+
+    def tell(self, weights: Sequence[float], values: np.ndarray) -> None:
+        del weights, values  # a fixed design does not learn from results

@@ -1,0 +1,178 @@
+"""One Ray Tune searcher for every sampler: weight vectors in, trial configs out, results back.
+
+:class:`SamplerSearcher` asks a :class:`~paretosweep.sampling.Sampler` for one weight vector at
+a time and hands out its trials (``budget.seeds_per_weight`` seeds × ``budget.lr``, ids from
+:func:`paretosweep.planning.plan_trials`), one per ``suggest``, as ``{"trial": config}``. A
+weight vector asked again is a re-test: one trial per learning rate on the next new seed
+(``spec.seed + seeds_per_weight + r - 1`` for its r-th re-test). Once every trial of a weight
+vector has finished, the sampler is told their objective values (minimisation form; NaN for a
+trial that did not complete). Comparison-method trials are handed out first and told nothing.
+
+A resumed run's stored trials are not run again: a weight vector whose trials are all stored is
+told their stored results at once, and the sampler goes on from there. ``suggest`` returns None
+while the sampler waits on results and ``FINISHED`` when it is done. Packs are the job of a
+wrapper (:class:`~paretosweep.sweep._packing_searcher.PackingSearcher`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ray.tune.search import Searcher
+
+from paretosweep.planning import TrialConfig
+from paretosweep.sampling import Sampler
+from paretosweep.sampling._noise import weight_key
+from paretosweep.sweep._trainable import ROW_KEY
+
+#: ``trials_for(weights, repeat)``: the trials of a weight vector asked for the ``repeat``-th time (0 first).
+TrialsFor = Callable[[np.ndarray, int], Sequence[TrialConfig]]
+
+
+def minimised_values(row: Mapping[str, Any] | None, objectives: Sequence[tuple[str, str]]) -> list[float]:
+    """A row's objective values in minimisation form; NaN unless the trial completed."""
+    if row is None or row.get("status") != "completed":
+        return [math.nan] * len(objectives)
+    out = []
+    for column, direction in objectives:
+        value = row.get(column)
+        value = math.nan if value is None else float(value)
+        out.append(-value if direction == "max" else value)
+    return out
+
+
+@dataclass
+class _Asked:
+    """A weight vector handed to Tune as trials, and the results of those that finished."""
+
+    weights: np.ndarray
+    waiting: set[str]
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+
+class SamplerSearcher(Searcher):
+    """Adapts a sampler to Tune (see the module docstring).
+
+    Args:
+        sampler: where the weight vectors come from.
+        trials_for: the trials of a weight vector (see :data:`TrialsFor`).
+        objectives: ``(column, direction)`` per task, in task order.
+        first: trials handed out before any weight vector (comparison methods), told to no one.
+        stored: rows of a resumed run by trial id: not run again, told from the store.
+    """
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        trials_for: TrialsFor,
+        objectives: Sequence[tuple[str, str]],
+        *,
+        first: Sequence[TrialConfig] = (),
+        stored: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.sampler = sampler
+        self._trials_for = trials_for
+        self._objectives = list(objectives)
+        self._stored = dict(stored or {})
+        self._queue: list[dict[str, Any]] = [t.to_dict() for t in first if t.trial_id not in self._stored]
+        self._asked: dict[int, _Asked] = {}  # by ask number
+        self._group_of: dict[str, int] = {}  # trial id -> ask number
+        self._repeats: dict[tuple[float, ...], int] = {}
+        self._live: dict[str, dict[str, Any]] = {}  # Tune trial id -> config
+
+    @property
+    def asked(self) -> int:
+        """Weight vectors asked from the sampler so far (re-tests included)."""
+        return len(self._asked)
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        """The next trial config; None while the sampler waits on results; ``FINISHED`` at the end."""
+        while not self._queue:
+            if self.sampler.finished:
+                return Searcher.FINISHED
+            weights = self.sampler.ask(1)
+            if weights is None:
+                return None
+            if weights.shape[0] == 0:
+                return Searcher.FINISHED
+            for w in weights:
+                self._hand_out(w)
+        config = self._queue.pop(0)
+        self._live[trial_id] = config
+        return {"trial": config}
+
+    def _hand_out(self, weights: np.ndarray) -> None:
+        """Queue the trials of one asked weight vector (stored ones are told, not queued)."""
+        key = weight_key(weights)
+        repeat = self._repeats.get(key, 0)
+        self._repeats[key] = repeat + 1
+        number = len(self._asked)
+        trials = list(self._trials_for(weights, repeat))
+        asked = _Asked(np.asarray(weights, dtype=np.float64), {t.trial_id for t in trials})
+        self._asked[number] = asked
+        for trial in trials:
+            self._group_of[trial.trial_id] = number
+            if trial.trial_id in self._stored:
+                self._finish(trial.trial_id, self._stored[trial.trial_id])
+            else:
+                self._queue.append(trial.to_dict())
+
+    def _finish(self, trial_id: str, row: Mapping[str, Any] | None) -> None:
+        """Record one trial's result; tell the sampler once its weight vector's trials are all done."""
+        number = self._group_of.get(trial_id)
+        if number is None:
+            return
+        asked = self._asked[number]
+        if trial_id not in asked.waiting:
+            return
+        asked.waiting.discard(trial_id)
+        asked.values[trial_id] = minimised_values(row, self._objectives)
+        if not asked.waiting:
+            self.sampler.tell(asked.weights, np.asarray(list(asked.values.values()), dtype=np.float64))
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        """Tell the trial's row (a lost trial counts as failed) to its weight vector's group."""
+        config = self._live.pop(trial_id, None)
+        if config is None:
+            return
+        row = None
+        if result is not None and not error and ROW_KEY in result:
+            row = json.loads(result[ROW_KEY])
+        self._finish(config["trial_id"], row)
+
+    def save(self, checkpoint_path: str) -> None:
+        """Tune checkpoints its searcher with the experiment state (the sampler pickles itself)."""
+        with open(checkpoint_path, "wb") as file:
+            pickle.dump(self.__dict__, file)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Inverse of :meth:`save`."""
+        with open(checkpoint_path, "rb") as file:
+            self.__dict__.update(pickle.load(file))
+
+
+@dataclass(frozen=True)
+class WeightTrials:
+    """The trials of one weight vector under a spec (a picklable :data:`TrialsFor`).
+
+    The first ask: ``budget.seeds_per_weight`` seeds from ``spec.seed`` × every ``budget.lr``;
+    the r-th re-test: one trial per lr on seed ``spec.seed + seeds_per_weight + r - 1``.
+    """
+
+    spec: Any  # SweepSpec
+
+    def __call__(self, weights: np.ndarray, repeat: int) -> Sequence[TrialConfig]:
+        from paretosweep.planning import plan_trials
+
+        row = np.asarray(weights, dtype=np.float64)[None, :]
+        if repeat == 0:
+            return plan_trials(self.spec, row, [])
+        seed = self.spec.seed + self.spec.budget.seeds_per_weight + repeat - 1
+        return plan_trials(self.spec, row, [], seeds=[seed])
