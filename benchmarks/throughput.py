@@ -44,7 +44,7 @@ from paretosweep.simplex import dirichlet
 from paretosweep.trial import train_packed, train_trial
 
 SETTINGS: dict[str, dict[str, Any]] = {
-    "multimnist": {"n_train": 1024, "n_test": 256, "batch_size": 128},
+    "multimnist": {"n_train": 1024, "n_val": 256, "n_test": 256, "batch_size": 128},
     "recsys": {"n_samples": 8000, "batch_size": 256},
 }
 

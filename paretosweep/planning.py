@@ -21,8 +21,8 @@ from paretosweep import simplex
 from paretosweep.config import OPTUNA_SAMPLER_NAMES, SweepSpec
 from paretosweep.errors import ConfigError, unknown_name
 from paretosweep.problems import make_problem
-from paretosweep.problems._protocol import Problem, column
-from paretosweep.results._schema import Objective
+from paretosweep.problems._protocol import Problem, column, has_test_split
+from paretosweep.results._schema import Objective, RunSplits, as_test_column
 from paretosweep.scalarizers import Scalarizer
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class Plan:
     design: str | None = None
     #: what the user should know about the design (e.g. a lattice coarser than the budget asks)
     notes: tuple[str, ...] = ()
+    #: which split chooses and which columns of ``metric_columns`` hold test values (reported only)
+    splits: RunSplits = field(default_factory=RunSplits)
 
 
 def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ...]:
@@ -239,6 +241,30 @@ def resolve_reference_point(
     return tuple(float(given[c]) for c in columns), "spec"
 
 
+#: ``paretosweep.splits`` note of a problem with a test split.
+TWO_SPLITS_NOTE = "validation metrics choose (frontier, hypervolume, picks, samplers, compare); test metrics are reported only"
+#: ``paretosweep.splits`` note of a problem without ``evaluate_test`` and without a ``splits_note`` of its own.
+ONE_SPLIT_NOTE = (
+    "one split: the problem has no `evaluate_test`, so the metrics that choose the frontier also report it "
+    "(optimistic for a model trained on data)"
+)
+
+
+def resolve_splits(problem: Problem, metric_columns: tuple[str, ...]) -> RunSplits:
+    """Which split chooses, and the test column of every metric column when the problem has a test split.
+
+    A problem with ``evaluate_test`` gets ``report = "test"`` and ``test_<column>`` per metric
+    column; one without it reports on the split that chose (``report = None``). The optional
+    problem attributes ``selection_split`` (default ``validation``) and ``splits_note`` say what
+    ``evaluate`` measures and why (the analytic problems: ``function``, no data to hold out).
+    """
+    selection = str(getattr(problem, "selection_split", None) or "validation")
+    note = getattr(problem, "splits_note", None)
+    if has_test_split(problem):
+        return RunSplits(selection, "test", {c: as_test_column(c) for c in metric_columns}, str(note or TWO_SPLITS_NOTE))
+    return RunSplits(selection, None, {}, str(note or ONE_SPLIT_NOTE))
+
+
 def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
     """Resolve ``spec``: build its problem, objectives, weight design and trial list."""
     from paretosweep.methods_resolution import resolve_methods
@@ -259,9 +285,11 @@ def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
     methods = resolve_methods(spec, problem)
     trials = plan_trials(spec, weights, methods)
     reference_point, reference_rule = resolve_reference_point(spec, problem, objectives)
+    splits = resolve_splits(problem, metric_columns)
+    metric_columns = (*metric_columns, *splits.test_columns.values())  # test values last, reported only
     return Plan(
         spec, task_names, objectives, metric_columns, reference_point, weights, trials, reference_rule,
-        design=design, notes=(note,) if note else (),
+        design=design, notes=(note,) if note else (), splits=splits,
     )
 
 

@@ -96,3 +96,34 @@ def make_quadratic_without_reference() -> Quadratic:
     problem = make_quadratic()
     del problem.default_reference_point
     return problem
+
+
+class QuadraticWithTestSplit(Quadratic):
+    """The quadratic problem with a test split that deliberately disagrees with its validation split.
+
+    ``evaluate`` (validation) is ``((x - 1)^2, (x + 1)^2)``, whose Pareto set is ``x in [-1, 1]``;
+    ``evaluate_test`` is ``((x - 1/2)^2, (x + 1)^2)``, under which every ``x > 1/2`` is dominated
+    by ``x = 1/2``. A linear-scalarization trial of weights ``(w, 1 - w)`` ends near
+    ``x* = 2w - 1``: with trials at ``w = 0.9`` (x = 0.8) and ``w = 0.75`` (x = 1/2), the first lies
+    on the validation frontier but off the test one, so a sweep that chose on test values would
+    drop it.
+    """
+
+    def evaluate_test(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        x = float(model.get_parameter("x").detach())
+        return {column("a", "loss"): (x - 0.5) ** 2, column("b", "loss"): (x + 1) ** 2}
+
+
+def make_quadratic_with_test_split(*, steps_per_epoch: int = 20, nan_below: float | None = None) -> Quadratic:
+    """:class:`QuadraticWithTestSplit` (x starts at 0); NaN losses below ``nan_below``."""
+    return QuadraticWithTestSplit(steps_per_epoch=steps_per_epoch, init=0.0, fail_above=None, nan_below=nan_below)
+
+
+class _WrongTestColumns(Quadratic):
+    def evaluate_test(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        return {"a_loss": 0.0}  # b_loss missing
+
+
+def make_quadratic_with_wrong_test_columns() -> Quadratic:
+    """A quadratic problem whose ``evaluate_test`` forgets a column (the trial must fail, naming it)."""
+    return _WrongTestColumns(steps_per_epoch=5, init=0.0, fail_above=None, nan_below=None)

@@ -7,7 +7,17 @@ and follows :class:`Problem`.
 
 from __future__ import annotations
 
-from paretosweep.problems._protocol import Direction, ExactFront, Metric, PackedProblem, Problem, TaskSpec, column
+from paretosweep.problems._protocol import (
+    Direction,
+    ExactFront,
+    Metric,
+    PackedProblem,
+    Problem,
+    ProblemWithTestSplit,
+    TaskSpec,
+    column,
+    has_test_split,
+)
 from paretosweep.problems._registry import (
     available_problems,
     canonical_params_json,
@@ -26,10 +36,12 @@ __all__ = [
     "Metric",
     "PackedProblem",
     "Problem",
+    "ProblemWithTestSplit",
     "TaskSpec",
     "available_problems",
     "canonical_params_json",
     "column",
+    "has_test_split",
     "make_problem",
     "make_problem_cached",
     "problem_factory",

@@ -4,6 +4,11 @@ The model is the decision vector ``x`` (:class:`~paretosweep.problems._common.De
 there is no data (an "epoch" is ``steps_per_epoch`` steps on empty batches), each task's loss is
 its objective ``f_i(x)``, evaluation reports ``f_i(x)`` in float64, and ``x`` is the one shared
 parameter. A subclass gives ``name``, ``tasks``, ``objectives(x)`` and how ``x`` starts.
+
+Splits: one. There is no data to hold out: the objective is the function itself, a deterministic
+function of ``x``, so a "test split" would repeat the validation numbers exactly. These problems
+define no ``evaluate_test`` and say so (``selection_split = "function"`` and ``splits_note``),
+which the run metadata (``paretosweep.splits``) records.
 """
 
 from __future__ import annotations
@@ -25,11 +30,15 @@ class AnalyticProblem(ABC):
         name: the problem's registry name.
         tasks: one task per objective, metric ``loss``.
         steps_per_epoch: optimisation steps per "epoch".
+        selection_split: what ``evaluate`` reports: ``function``, the objective itself (no data).
+        splits_note: why there is one split only (recorded in the run metadata).
     """
 
     name: str
     tasks: tuple[TaskSpec, ...]
     steps_per_epoch: int
+    selection_split = "function"
+    splits_note = "no held-out data: the objective is the function itself (a test split would repeat the same numbers)"
 
     @abstractmethod
     def objectives(self, x: torch.Tensor) -> torch.Tensor:

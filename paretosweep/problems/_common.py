@@ -59,6 +59,24 @@ def check_float(
     )
 
 
+def check_split_fractions(n_samples: int, val_fraction: float, test_fraction: float) -> tuple[float, float]:
+    """``(val_fraction, test_fraction)`` if each is in (0, 1) and they leave training rows; else a ConfigError.
+
+    Raises:
+        ConfigError: naming ``problem.params.val_fraction`` / ``test_fraction`` and the values found.
+    """
+    val = check_float("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    test = check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    held_out = max(1, round(n_samples * val)) + max(1, round(n_samples * test))
+    if held_out >= n_samples:
+        raise ConfigError(
+            f"`problem.params.val_fraction` + `problem.params.test_fraction` should leave training rows. "
+            f"Found {val:g} + {test:g} of {n_samples} samples ({held_out} held out). Lower them or raise "
+            "`problem.params.n_samples`."
+        )
+    return val, test
+
+
 # --- seeding and evaluation mode --------------------------------------------------------------
 
 
@@ -104,11 +122,28 @@ def chunks(n: int, size: int = 4096) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
-def split_index(n: int, test_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A random train/test split of ``range(n)``: ``(train_idx, test_idx)``."""
+def split_index(n: int, fractions: Sequence[float], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A random split of ``range(n)`` into training and held-out parts: ``(train_idx, *held_out_idx)``.
+
+    One permutation of ``range(n)``; held-out part ``k`` takes the next ``max(1, round(n f_k))``
+    indices of it, in the order of ``fractions``, and training keeps the rest. The parts are
+    disjoint and cover ``range(n)``; each is sorted.
+
+    Args:
+        n: number of rows.
+        fractions: the share of each held-out part (e.g. ``(validation, test)``), summing below 1.
+        rng: the generator of the permutation.
+
+    Raises:
+        ValueError: if nothing is left for training.
+    """
     order = rng.permutation(n)
-    n_test = max(1, round(n * test_fraction))
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
+    sizes = [max(1, round(n * f)) for f in fractions]
+    if sum(sizes) >= n:
+        raise ValueError(f"held-out parts of {sizes} rows leave none of the {n} rows for training")
+    bounds = np.cumsum([0, *sizes])
+    held_out = [np.sort(order[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return (np.sort(order[bounds[-1]:]), *held_out)
 
 
 # --- models ------------------------------------------------------------------------------------

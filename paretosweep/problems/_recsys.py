@@ -23,6 +23,11 @@ of their direction. With ``sigma`` the logistic function,
 ``x = [u, v] A + 0.3 eps`` (``A`` a fixed random ``[16, n_features]`` map), so it must learn the
 ``u * v`` interactions itself. Each head predicts the event's probability per impression
 (ESMM's entire-space view); loss: binary cross-entropy (log-loss); metric: ROC AUC.
+
+Splits: the impressions are split at random (seed ``[data_seed, 1]``) into three disjoint parts,
+validation (``val_fraction``, default 20 %) and test (``test_fraction``, default 20 %), the rest
+(60 %) for training. ``evaluate`` reports the validation part (it chooses the frontier),
+``evaluate_test`` the test part (reported only).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from paretosweep.problems._common import (
     SharedBottomMLP,
     check_float,
     check_int,
+    check_split_fractions,
     chunks,
     evaluating,
     roc_auc,
@@ -110,14 +116,15 @@ class RecSysFunnel:
         n_samples: int,
         n_features: int,
         rates: tuple[float, float, float],
+        val_fraction: float,
         test_fraction: float,
         hidden: int,
         batch_size: int,
         data_seed: int,
     ) -> None:
         x, y = generate(n_samples, n_features, rates, data_seed)
-        train, test = split_index(n_samples, test_fraction, np.random.default_rng([data_seed, 1]))
-        for split, index in (("training", train), ("test", test)):
+        train, val, test = split_index(n_samples, (val_fraction, test_fraction), np.random.default_rng([data_seed, 1]))
+        for split, index in (("training", train), ("validation", val), ("test", test)):
             for k, task in enumerate(TASKS):
                 positives = int(y[index, k].sum())
                 if positives == 0 or positives == index.size:
@@ -126,7 +133,9 @@ class RecSysFunnel:
                         f"{index.size}; AUC needs both classes. Raise `problem.params.n_samples` "
                         f"(now {n_samples}) or `problem.params.{task}_rate` (now {rates[k]})."
                     )
+        self.train_index, self.val_index, self.test_index = train, val, test
         self.x_train, self.y_train = torch.from_numpy(x[train]), torch.from_numpy(y[train])
+        self.x_val, self.y_val = torch.from_numpy(x[val]), torch.from_numpy(y[val])
         self.x_test, self.y_test = torch.from_numpy(x[test]), torch.from_numpy(y[test])
         self.n_features, self.hidden, self.batch_size = n_features, hidden, batch_size
         self.tasks = tuple(TaskSpec(name, _METRICS, 0.0) for name in TASKS)
@@ -154,21 +163,19 @@ class RecSysFunnel:
         return F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(dim=0)
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        """``{click,cart,purchase}_{auc,loss}`` on the held-out split."""
+        """``{click,cart,purchase}_{auc,loss}`` on the validation split (these choose the frontier)."""
+        return self._evaluate_on(model, device, self.x_val, self.y_val)
+
+    def evaluate_test(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """The same columns on the test split (reported only)."""
+        return self._evaluate_on(model, device, self.x_test, self.y_test)
+
+    def _evaluate_on(self, model: nn.Module, device: torch.device, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         parts = []
         with evaluating(model):
-            for part in chunks(self.x_test.shape[0]):
-                parts.append(model(self.x_test[part].to(device)).squeeze(-1).double().cpu())
-        return self._metrics(torch.cat(parts))
-
-    def _metrics(self, logits: torch.Tensor) -> dict[str, float]:
-        """Held-out metrics of one model from its test logits ``[N, 3]`` (float64, CPU)."""
-        log_loss = F.binary_cross_entropy_with_logits(logits, self.y_test.double(), reduction="none").mean(dim=0)
-        out: dict[str, float] = {}
-        for k, name in enumerate(TASKS):
-            out[column(name, "auc")] = roc_auc(logits[:, k].numpy(), self.y_test[:, k].numpy())
-            out[column(name, "loss")] = float(log_loss[k])
-        return out
+            for part in chunks(x.shape[0]):
+                parts.append(model(x[part].to(device)).squeeze(-1).double().cpu())
+        return _metrics(torch.cat(parts), y)
 
     # --- packed trials (issue 7): P members' stacked parameters, see paretosweep.trial._packed ---
 
@@ -181,12 +188,19 @@ class RecSysFunnel:
         return F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype).expand_as(logits), reduction="none").mean(dim=1)
 
     def packed_evaluate(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
-        """:meth:`evaluate` of each of the P stacked members (one packed forward pass over the test split)."""
+        """:meth:`evaluate` of each of the P stacked members (one packed forward pass over the validation split)."""
+        return self._packed_evaluate_on(params, device, self.x_val, self.y_val)
+
+    def packed_evaluate_test(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
+        """:meth:`evaluate_test` of each of the P stacked members (the test split)."""
+        return self._packed_evaluate_on(params, device, self.x_test, self.y_test)
+
+    def _packed_evaluate_on(self, params: dict[str, torch.Tensor], device: torch.device, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
         rows = max(64, 2**18 // (params["trunk.0.weight"].shape[0] * self.hidden))  # activations stay in cache
         with torch.no_grad():
-            parts = [packed_mlp_logits(params, self.x_test[part].to(device), len(TASKS)).double().cpu() for part in chunks(self.x_test.shape[0], rows)]
+            parts = [packed_mlp_logits(params, x[part].to(device), len(TASKS)).double().cpu() for part in chunks(x.shape[0], rows)]
         logits = torch.cat(parts, dim=1)  # [P, N, 3]
-        return [self._metrics(member) for member in logits]
+        return [_metrics(member, y) for member in logits]
 
     def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
         """The trunk's parameters."""
@@ -195,6 +209,16 @@ class RecSysFunnel:
     def shared_representation(self, model: nn.Module) -> nn.Module:
         """The trunk: its output is what every head reads (MGDA-UB differentiates w.r.t. it)."""
         return trunk_module(model)
+
+
+def _metrics(logits: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Held-out metrics of one model from its logits ``[N, 3]`` (float64, CPU) on a split with labels ``y``."""
+    log_loss = F.binary_cross_entropy_with_logits(logits, y.double(), reduction="none").mean(dim=0)
+    out: dict[str, float] = {}
+    for k, name in enumerate(TASKS):
+        out[column(name, "auc")] = roc_auc(logits[:, k].numpy(), y[:, k].numpy())
+        out[column(name, "loss")] = float(log_loss[k])
+    return out
 
 
 def packed_mlp_logits(params: dict[str, torch.Tensor], x: torch.Tensor, n_tasks: int) -> torch.Tensor:
@@ -229,7 +253,8 @@ def make_recsys(
     click_rate: float = 0.10,
     cart_rate: float = 0.03,
     purchase_rate: float = 0.01,
-    test_fraction: float = 0.25,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
     hidden: int = 32,
     batch_size: int = 256,
     data_seed: int = 0,
@@ -237,12 +262,13 @@ def make_recsys(
     """Synthetic click -> cart -> purchase funnel (ESMM-style, SIGIR 2018): sparse nested labels.
 
     Args:
-        n_samples: impressions generated, split into train and held-out test.
+        n_samples: impressions generated, split into train, validation and test (disjoint).
         n_features: dense features per impression (a noisy random map of the latent factors).
         click_rate: marginal rate of clicks, in (0, 1).
         cart_rate: marginal rate of add-to-carts, in (0, click_rate).
         purchase_rate: marginal rate of purchases, in (0, cart_rate).
-        test_fraction: held-out share of ``n_samples``.
+        val_fraction: share of ``n_samples`` in the validation split (``evaluate``: it chooses).
+        test_fraction: share of ``n_samples`` in the test split (``evaluate_test``: reported only).
         hidden: width of the shared trunk.
         batch_size: training batch size.
         data_seed: seed of the data and the split (same seed, same data).
@@ -252,16 +278,20 @@ def make_recsys(
         and ``loss`` (min, log-loss); reference point: AUC 0.5 (random ranking).
 
     Raises:
-        ConfigError: a rate out of order, or a split without positives of some task.
+        ConfigError: a rate out of order, fractions that leave no training rows, or a split
+            without positives of some task.
     """
     click = check_float("click_rate", click_rate, low=0.0, high=1.0, low_open=True, high_open=True)
     cart = check_float("cart_rate", cart_rate, low=0.0, high=click, low_open=True, high_open=True)
     purchase = check_float("purchase_rate", purchase_rate, low=0.0, high=cart, low_open=True, high_open=True)
+    n_samples = check_int("n_samples", n_samples, low=10)
+    val, test = check_split_fractions(n_samples, val_fraction, test_fraction)
     return RecSysFunnel(
-        n_samples=check_int("n_samples", n_samples, low=10),
+        n_samples=n_samples,
         n_features=check_int("n_features", n_features, low=1),
         rates=(click, cart, purchase),
-        test_fraction=check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True),
+        val_fraction=val,
+        test_fraction=test,
         hidden=check_int("hidden", hidden, low=1),
         batch_size=check_int("batch_size", batch_size, low=1),
         data_seed=check_int("data_seed", data_seed, low=0),

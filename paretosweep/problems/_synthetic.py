@@ -18,6 +18,11 @@ for ``m`` orthonormal ``u_k``. For ``m = 2`` this *is* the paper's construction
 (``L = [[1, 0], [p, sqrt(1-p^2)]]``). As in the paper, ``p`` is the cosine of the task vectors,
 not the Pearson correlation of the labels (a monotone function of it). ``c = 1``; ``alpha_j,
 beta_j ~ N(0, 1)`` are drawn once per ``data_seed`` (the paper does not publish its values).
+
+Splits: the examples are split at random (seed ``[data_seed, 1]``) into three disjoint parts,
+validation (``val_fraction``, default 20 %) and test (``test_fraction``, default 20 %), the rest
+(60 %) for training. ``evaluate`` reports the validation MSE (it chooses the frontier),
+``evaluate_test`` the test MSE (reported only).
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from torch import nn
 from paretosweep.errors import ConfigError
 from paretosweep.problems._common import (
     SharedBottomMLP,
-    check_float,
     check_int,
+    check_split_fractions,
     chunks,
     evaluating,
     seeded_module,
@@ -80,6 +85,7 @@ class SyntheticRegression:
         n_tasks: int,
         correlation: float,
         n_samples: int,
+        val_fraction: float,
         test_fraction: float,
         input_dim: int,
         hidden: int,
@@ -88,12 +94,14 @@ class SyntheticRegression:
     ) -> None:
         self.input_dim, self.hidden, self.batch_size = input_dim, hidden, batch_size
         x, y = generate(n_samples, n_tasks, correlation, input_dim, data_seed)
-        train, test = split_index(n_samples, test_fraction, np.random.default_rng([data_seed, 1]))
+        train, val, test = split_index(n_samples, (val_fraction, test_fraction), np.random.default_rng([data_seed, 1]))
+        self.train_index, self.val_index, self.test_index = train, val, test
         self.x_train, self.y_train = torch.from_numpy(x[train]), torch.from_numpy(y[train])
+        self.x_val, self.y_val = torch.from_numpy(x[val]), torch.from_numpy(y[val])
         self.x_test, self.y_test = torch.from_numpy(x[test]), torch.from_numpy(y[test])
         self.tasks = tuple(TaskSpec(f"t{i}", (Metric("loss", "min"),), 0.0) for i in range(n_tasks))
-        # MSE of predicting the held-out mean: what a model that learnt nothing scores.
-        variance = self.y_test.double().var(dim=0, unbiased=False).tolist()
+        # MSE of predicting the validation mean: what a model that learnt nothing scores where the frontier is chosen.
+        variance = self.y_val.double().var(dim=0, unbiased=False).tolist()
         self.default_reference_point = {column(t.name, "loss"): v for t, v in zip(self.tasks, variance, strict=True)}
 
     def make_model(self, *, seed: int) -> nn.Module:
@@ -111,13 +119,20 @@ class SyntheticRegression:
         return ((prediction - y) ** 2).mean(dim=0)
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        """``{"t<i>_loss"}``: held-out MSE per task."""
+        """``{"t<i>_loss"}``: validation MSE per task (it chooses the frontier)."""
+        return self._mse(model, device, self.x_val, self.y_val)
+
+    def evaluate_test(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """``{"t<i>_loss"}``: test MSE per task (reported only)."""
+        return self._mse(model, device, self.x_test, self.y_test)
+
+    def _mse(self, model: nn.Module, device: torch.device, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         total = torch.zeros(len(self.tasks), dtype=torch.float64)
         with evaluating(model):
-            for part in chunks(self.x_test.shape[0]):
-                pred = model(self.x_test[part].to(device)).squeeze(-1)
-                total += ((pred - self.y_test[part].to(device)) ** 2).sum(dim=0).double().cpu()
-        mse = (total / self.x_test.shape[0]).tolist()
+            for part in chunks(x.shape[0]):
+                pred = model(x[part].to(device)).squeeze(-1)
+                total += ((pred - y[part].to(device)) ** 2).sum(dim=0).double().cpu()
+        mse = (total / x.shape[0]).tolist()
         return {column(t.name, "loss"): v for t, v in zip(self.tasks, mse, strict=True)}
 
     def shared_parameters(self, model: nn.Module) -> Sequence[nn.Parameter]:
@@ -135,6 +150,7 @@ def make_synthetic(
     n_tasks: int = 2,
     correlation: float = 0.5,
     n_samples: int = 4000,
+    val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     input_dim: int = 100,
     hidden: int = 32,
@@ -146,8 +162,9 @@ def make_synthetic(
     Args:
         n_tasks: number of tasks ``m``, 2 to 16 (named ``t0``, ``t1``, ...).
         correlation: cosine ``p`` between every pair of task vectors, in ``[-1/(m-1), 1]``.
-        n_samples: generated examples, split into train and held-out test.
-        test_fraction: held-out share of ``n_samples``.
+        n_samples: generated examples, split into train, validation and test (disjoint).
+        val_fraction: share of ``n_samples`` in the validation split (``evaluate``: it chooses).
+        test_fraction: share of ``n_samples`` in the test split (``evaluate_test``: reported only).
         input_dim: input dimension ``d`` (>= ``n_tasks``; the paper uses 100).
         hidden: width of the shared trunk.
         batch_size: training batch size.
@@ -155,7 +172,10 @@ def make_synthetic(
 
     Returns:
         The problem; metric ``loss`` (held-out MSE, min) per task; reference point: the
-        variance of each held-out target (the MSE of predicting its mean).
+        variance of each validation target (the MSE of predicting its mean).
+
+    Raises:
+        ConfigError: a parameter out of range, or fractions that leave no training rows.
     """
     n_tasks = check_int("n_tasks", n_tasks, low=2, high=16)
     low = -1.0 / (n_tasks - 1)
@@ -166,11 +186,13 @@ def make_synthetic(
         )
     input_dim = check_int("input_dim", input_dim, low=n_tasks)
     n_samples = check_int("n_samples", n_samples, low=10)
+    val, test = check_split_fractions(n_samples, val_fraction, test_fraction)
     return SyntheticRegression(
         n_tasks=n_tasks,
         correlation=float(correlation),
         n_samples=n_samples,
-        test_fraction=check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True),
+        val_fraction=val,
+        test_fraction=test,
         input_dim=input_dim,
         hidden=check_int("hidden", hidden, low=1),
         batch_size=check_int("batch_size", batch_size, low=1),

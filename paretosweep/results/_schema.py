@@ -12,16 +12,25 @@ A run directory holds three files (see ``../shared/DESIGN.md``):
 Every file carries the schema-metadata key ``paretosweep.objectives``: a JSON list of
 ``{"name", "column", "direction"}``. Objective and metric columns (``f"{task}_{metric}"``,
 float64) come after the fixed columns below; their names depend on the problem.
+
+Selection and reporting use different data when the problem has a test split: the metric
+columns ``<task>_<metric>`` hold the *validation* metrics, which alone choose (frontier,
+hypervolume, picks, adaptive samplers, compare), and ``test_<task>_<metric>`` (see
+:func:`as_test_column`) the *test* metrics of the trained model, which are only reported. The
+key ``paretosweep.splits`` (:class:`RunSplits`) says which columns hold test values, or that the
+run has one split only.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import pyarrow as pa
+
+from paretosweep.errors import ConfigError
 
 SCHEMA_VERSION = "1"
 
@@ -39,6 +48,10 @@ META_SPEC = b"paretosweep.spec"
 META_REFERENCE_RULE = b"paretosweep.reference_rule"
 #: frontier.parquet: JSON ``{"method": "exact"|"monte_carlo", "stderr": [per row]}`` of ``hv_contribution``.
 META_HV_CONTRIBUTION = b"paretosweep.hv_contribution"
+#: Which split chose the frontier and which columns hold held-out test values (JSON, see :class:`RunSplits`).
+META_SPLITS = b"paretosweep.splits"
+#: Prefix of the column holding a metric's value on the test split: ``test_left_acc``.
+TEST_PREFIX = "test_"
 
 STATUSES = ("completed", "failed", "diverged")
 KINDS = ("scalarization", "method")
@@ -103,6 +116,74 @@ class Objective:
     name: str
     column: str
     direction: Literal["min", "max"]
+
+
+def as_test_column(column: str) -> str:
+    """The column of a metric's test-split value: ``as_test_column("left_acc") == "test_left_acc"``."""
+    return f"{TEST_PREFIX}{column}"
+
+
+@dataclass(frozen=True)
+class RunSplits:
+    """Which data chose a run's frontier and which reported it (the ``paretosweep.splits`` key).
+
+    Attributes:
+        selection: what the ``<task>_<metric>`` columns, which choose, were measured on
+            (a problem's ``evaluate``): ``validation``, or ``function`` for an analytic problem
+            without data.
+        report: ``test`` when the problem has a held-out test split (its ``evaluate_test``),
+            else None: the metrics that choose the frontier also report it.
+        test_columns: metric column -> the column holding its test value (empty without a test split).
+        note: one line for readers, e.g. why an analytic problem has no test split.
+    """
+
+    selection: str = "validation"
+    report: str | None = None
+    test_columns: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    def summary(self) -> str:
+        """One line for a reader: which split chose and which only reports (or why there is one split)."""
+        if self.report:
+            return f"chosen on the {self.selection} split; test_* values: the {self.report} split, reported only"
+        return f"one split ({self.selection}): {self.note}" if self.note else f"one split ({self.selection})"
+
+    def check(self, metric_columns: Sequence[str], objective_columns: Sequence[str]) -> None:
+        """Each test column is a metric column holding the test value of another metric column, not an objective.
+
+        Raises:
+            ConfigError: naming the offending pair and the run's metric columns.
+        """
+        taken = set(objective_columns) | set(self.test_columns)
+        for source, target in self.test_columns.items():
+            if source not in metric_columns or target not in metric_columns or target in taken:
+                raise ConfigError(
+                    "`splits.test_columns` should map metric columns to other metric columns that are not objectives. "
+                    f"Found `{source}` -> `{target}` with metric columns {list(metric_columns)}."
+                )
+
+    def to_json(self) -> str:
+        """The metadata value: ``{"selection", "report", "test_columns", "note"}``."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunSplits | None:
+        """Parse the metadata value (None for JSON ``null``).
+
+        Raises:
+            ValueError, TypeError: text that is not such a JSON object.
+        """
+        data = json.loads(text)
+        if data is None:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("test_columns", {}), dict):
+            raise TypeError(f"`{META_SPLITS.decode()}` should be a JSON object with a `test_columns` mapping; found {data!r}")
+        return cls(
+            selection=str(data.get("selection", "validation")),
+            report=None if data.get("report") is None else str(data["report"]),
+            test_columns={str(k): str(v) for k, v in data.get("test_columns", {}).items()},
+            note=str(data.get("note", "")),
+        )
 
 
 def objectives_to_json(objectives: list[Objective] | tuple[Objective, ...]) -> str:

@@ -40,9 +40,9 @@ from paretosweep.results._exact_front import (
 from paretosweep.results._progress import contributions_with_label, frontier_columns
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE, FRONTIER_EXTRA_FIELDS, FRONTIER_FILE, KINDS, META_HV_CONTRIBUTION,
-    META_OBJECTIVES, META_REFERENCE_POINT, META_REFERENCE_RULE, META_SCHEMA_VERSION, META_SPEC, META_TASKS,
+    META_OBJECTIVES, META_REFERENCE_POINT, META_REFERENCE_RULE, META_SCHEMA_VERSION, META_SPEC, META_SPLITS, META_TASKS,
     PROGRESS_BASE_FIELDS, PROGRESS_FILE, SCHEMA_VERSION, STATUSES, STDERR_SUFFIX, TRIAL_FIELDS, TRIALS_FILE,
-    Objective, frontier_schema, objectives_from_json, objectives_to_json, progress_schema,
+    Objective, RunSplits, frontier_schema, objectives_from_json, objectives_to_json, progress_schema,
     trials_schema,
 )
 
@@ -192,6 +192,7 @@ class _RunMeta:
     reference_point: tuple[float, ...] | None
     spec: dict[str, Any] = field(default_factory=dict)
     reference_rule: str | None = None
+    splits: RunSplits | None = None
 
     def encode(self) -> dict[bytes, bytes]:
         ref = None if self.reference_point is None else list(self.reference_point)
@@ -202,6 +203,7 @@ class _RunMeta:
             META_REFERENCE_POINT: json.dumps(ref).encode(),
             META_REFERENCE_RULE: json.dumps(self.reference_rule).encode(),
             META_SPEC: json.dumps(self.spec, default=str).encode(),
+            META_SPLITS: b"null" if self.splits is None else self.splits.to_json().encode(),
         }
 
     @classmethod
@@ -216,6 +218,7 @@ class _RunMeta:
                 reference_point=None if ref is None else tuple(float(v) for v in ref),
                 spec=json.loads(metadata.get(META_SPEC, b"{}")),
                 reference_rule=json.loads(metadata.get(META_REFERENCE_RULE, b"null")),
+                splits=RunSplits.from_json(metadata.get(META_SPLITS, b"null")),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ResultSchemaError(
@@ -241,6 +244,8 @@ def _validate_meta(meta: _RunMeta) -> None:
                 f"Objective `{objective.name}` reads column `{objective.column}`, which is not among "
                 f"`metric_columns` {list(meta.metric_columns)}. Add it or fix the objective."
             )
+    if meta.splits is not None:
+        meta.splits.check(meta.metric_columns, [o.column for o in meta.objectives])
     ref = meta.reference_point
     if ref is not None and (len(ref) != len(meta.objectives) or not all(math.isfinite(v) for v in ref)):
         raise ConfigError(
@@ -404,6 +409,11 @@ class RunStore:
         return self._require().reference_rule
 
     @property
+    def splits(self) -> RunSplits | None:
+        """Which split chose the frontier and which columns hold test values (None: not recorded)."""
+        return self._require().splits
+
+    @property
     def exact_front(self) -> np.ndarray | None:
         """The exact front's ``[k, m]`` points in objective order (a copy), or None."""
         return None if self._exact is None else self._exact.points.copy()
@@ -430,6 +440,7 @@ class RunStore:
         reference_rule: str | None = None,
         spec: Mapping[str, Any] | None = None,
         overwrite: bool = False,
+        splits: RunSplits | None = None,
     ) -> RunStore:
         """Start a new, empty run here and write its three files; returns ``self``.
 
@@ -443,6 +454,8 @@ class RunStore:
                 stored in the metadata beside it.
             spec: the sweep spec, stored as JSON.
             overwrite: replace a run that is already there.
+            splits: which split chose and which columns hold test values (``paretosweep.splits``);
+                None writes JSON ``null`` (unknown).
 
         Raises:
             RunDirectoryError: if a run exists here and ``overwrite`` is False.
@@ -460,6 +473,7 @@ class RunStore:
             reference_point=None if reference_point is None else tuple(float(v) for v in reference_point),
             spec=dict(spec or {}),
             reference_rule=reference_rule if reference_point is not None else None,
+            splits=splits,
         )
         _validate_meta(meta)
         self._meta = meta

@@ -100,10 +100,22 @@ def _concurrency(spec: SweepSpec) -> int:
 
 
 def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
-    """The run's store: reopened with its rows when resuming, else created."""
+    """The run's store: reopened with its rows when resuming, else created.
+
+    Raises:
+        RunDirectoryError: resuming a run whose files lack some of the plan's metric columns
+            (e.g. written before its problem had a test split: no ``test_*`` columns).
+    """
     store = RunStore(run_dir)
     if resume and store.exists():
         store.open()
+        missing = [c for c in plan.metric_columns if c not in store.metric_columns]
+        if missing:
+            raise RunDirectoryError(
+                f"Cannot resume `{run_dir}`: its trials.parquet has no columns {missing}, which this problem reports "
+                "now (a run written before its problem had a test split has no `test_*` columns). Start over with "
+                "--overwrite (or a new `storage`), or resume with the paretosweep version that wrote the run."
+            )
         return store
     store.create(
         objectives=plan.objectives,
@@ -112,6 +124,7 @@ def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
         reference_point=plan.reference_point,
         reference_rule=plan.reference_rule,
         spec=plan.spec.model_dump(mode="json"),
+        splits=plan.splits,
     )
     return store
 
@@ -175,10 +188,10 @@ def run_sweep(
     try:
         check_trial_fits(spec)  # a trial no node can hold would stay pending forever
         prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+        store = open_store(plan, run_dir, resume=resume)
     except BaseException:
         _stop_ray(ray_started)
         raise
-    store = open_store(plan, run_dir, resume=resume)
     attach_exact_front(store, spec)  # issue 4: igd_plus / hv_ratio in progress.parquet
     done_ids = store.trial_ids()
     todo = [t for t in plan.trials if t.trial_id not in done_ids]

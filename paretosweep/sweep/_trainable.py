@@ -66,6 +66,7 @@ def outcome_row(trial: TrialConfig, outcome: TrialOutcome, *, started_at: float,
         "device": device,
         "history": json.dumps(outcome.history),
         **outcome.metrics,
+        **outcome.test_metrics,  # test_<column>: the test split, reported only
     }
 
 

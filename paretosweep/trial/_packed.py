@@ -34,6 +34,8 @@ Divergence: a member whose task losses (or held-out metrics) become non-finite i
 zeroed; the other members go on. Evaluation: once per epoch, with the problem's
 ``packed_evaluate(params, buffers, device) -> [metrics per member]`` per group when it has one,
 else per member by copying its slice into one ordinary model and calling ``problem.evaluate``.
+A problem with a test split is evaluated on it once after the last epoch, the same way
+(``packed_evaluate_test``, else ``evaluate_test`` per member), for the members still alive.
 
 A problem whose ``task_losses`` cannot run under ``vmap`` (or whose ``packed_task_losses`` raises) (data-dependent Python control flow,
 ``.item()``, in-place buffer updates such as BatchNorm's running statistics, ...) is detected on
@@ -56,8 +58,9 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
-from paretosweep.problems._protocol import Problem
+from paretosweep.problems._protocol import Problem, has_test_split
 from paretosweep.scalarizers import effective_weights, scalarize
+from paretosweep.trial._held_out import as_test_metrics
 from paretosweep.trial._trainer import Report, TrialOutcome, _make_optimizer, train_trial
 
 logger = logging.getLogger(__name__)
@@ -197,6 +200,17 @@ def _member_groups(n: int, device: torch.device, cpu_group: int = CPU_GROUP) -> 
     """
     size = n if device.type == "cuda" else max(1, cpu_group)
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _load_member(model: nn.Module, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], i: int) -> nn.Module:
+    """``model`` with member ``i``'s slice of the stacked ``params`` / ``buffers`` copied in (to evaluate it alone)."""
+    with torch.no_grad():
+        for name, tensor in model.named_parameters():
+            tensor.copy_(params[name][i])
+        for name, tensor in model.named_buffers():
+            if name in buffers:
+                tensor.copy_(buffers[name][i])
+    return model
 
 
 class _Unvectorisable(Exception):
@@ -371,13 +385,7 @@ def _train_vectorised(
             if packed_metrics is not None:
                 metrics = packed_metrics[i]
             else:
-                with torch.no_grad():
-                    for name, tensor in evaluator.named_parameters():
-                        tensor.copy_(params[name][i])
-                    for name, tensor in evaluator.named_buffers():
-                        if name in buffers:
-                            tensor.copy_(buffers[name][i])
-                metrics = problem.evaluate(evaluator, device)
+                metrics = problem.evaluate(_load_member(evaluator, params, buffers, i), device)
             if not all(math.isfinite(v) for v in metrics.values()):
                 outcomes[i].status = "diverged"
                 outcomes[i].error = f"non-finite value at epoch {epoch + 1} (held-out metrics): {metrics}"
@@ -389,6 +397,19 @@ def _train_vectorised(
             outcomes[i].epochs_done = epoch + 1
         if report is not None:
             report({"epoch": epoch + 1, "members_alive": sum(alive_list)})
+    if has_test_split(problem) and any(alive_list):  # once, after training: the test split, reported only
+        packed_test = _packed_hook(problem, "packed_evaluate_test", "evaluate_test")
+        if callable(packed_test):
+            tested = [
+                metrics
+                for sl, b in zip(groups, group_buffers, strict=True)
+                for metrics in packed_test({k: v[sl] for k, v in params.items()}, b, device)
+            ]
+        else:
+            tested = [problem.evaluate_test(_load_member(evaluator, params, buffers, i), device) if alive_list[i] else {} for i in range(n)]  # type: ignore[attr-defined]
+        for i in range(n):
+            if alive_list[i]:
+                outcomes[i].test_metrics = as_test_metrics(tested[i], problem)
     elapsed = time.perf_counter() - started
     for i, trial in enumerate(trials):
         if steps[i] and weight_sum is not None and final is not None:  # as an unpacked trial computes them (float32)

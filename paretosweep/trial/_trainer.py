@@ -2,8 +2,10 @@
 
 A trial trains ``problem.make_model(seed)`` for ``budget.epochs`` epochs, either on the scalarized
 loss ``s(L(θ), w)`` of one weight vector (kind ``scalarization``) or with a comparison method that
-owns the backward step (kind ``method``). After every epoch it evaluates the held-out split and
-calls ``report(metrics)``. A non-finite loss or metric stops it with status ``diverged``.
+owns the backward step (kind ``method``). After every epoch it evaluates the validation split
+(``problem.evaluate``) and calls ``report(metrics)``. A non-finite loss or metric stops it with
+status ``diverged``. A completed trial of a problem with a test split is evaluated on it once
+at the end (``TrialOutcome.test_metrics``, reported only; see ``_held_out``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig, build_scalarizer
 from paretosweep.problems._protocol import Problem
+from paretosweep.trial._held_out import final_test_metrics
 
 Report = Callable[[dict[str, Any]], None]
 
@@ -41,6 +44,8 @@ class TrialOutcome:
     effective_weights_final: list[float] | None = None
     train_seconds: float = 0.0
     method_hparams: dict[str, Any] = field(default_factory=dict)
+    #: ``test_<column>`` values of the trained model on the problem's test split (reported only; empty without one)
+    test_metrics: dict[str, float] = field(default_factory=dict)
 
 
 def _make_optimizer(params: list[dict[str, Any]], name: str, lr: float) -> torch.optim.Optimizer:
@@ -176,6 +181,8 @@ def _train(
     except Diverged as error:
         outcome.status = "diverged"
         outcome.error = str(error)
+    if outcome.status == "completed":
+        outcome.test_metrics = final_test_metrics(problem, model, device)
     if weight_sum is not None and steps:
         outcome.effective_weights_mean = (weight_sum / steps).cpu().tolist()
     outcome.train_seconds = time.perf_counter() - started

@@ -27,7 +27,8 @@ def test_trial_flops_of_recsys_match_its_linear_layers_counted_by_hand() -> None
     forward = sum(layer.in_features * layer.out_features for layer in layers)
     first = layers[0].in_features * layers[0].out_features
     n_train = sum(batch[0].shape[0] for batch in problem.train_batches(epoch=0, generator=torch.Generator().manual_seed(0)))
-    n_test = problem.x_test.shape[0]
-    expected = 2 * (3 * forward - first) * n_train + 2 * forward * n_test  # one epoch, then one evaluation
+    n_val, n_test = problem.x_val.shape[0], problem.x_test.shape[0]
+    # one epoch, one validation evaluation, then the test split once after training
+    expected = 2 * (3 * forward - first) * n_train + 2 * forward * (n_val + n_test)
     assert bench.trial_flops("recsys", 1, torch.device("cpu")) == expected
 

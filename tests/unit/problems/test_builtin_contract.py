@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 import torch
 
-from paretosweep.problems import Problem, available_problems, canonical_params_json, column, make_problem_cached
+from paretosweep.problems import (
+    Problem,
+    ProblemWithTestSplit,
+    available_problems,
+    canonical_params_json,
+    column,
+    has_test_split,
+    make_problem_cached,
+)
 
 CPU = torch.device("cpu")
 
@@ -86,6 +94,23 @@ def test_evaluate_returns_exactly_the_declared_columns(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
+def test_data_problems_have_a_test_split_and_analytic_ones_say_why_not(name: str) -> None:
+    problem = build(name)
+    if name not in WITH_DATA:
+        assert not has_test_split(problem) and not isinstance(problem, ProblemWithTestSplit)
+        assert problem.selection_split == "function" and "the objective is the function itself" in problem.splits_note
+        return
+    assert has_test_split(problem) and isinstance(problem, ProblemWithTestSplit)
+    model = problem.make_model(seed=0)
+    model.train()
+    validation, test = problem.evaluate(model, CPU), problem.evaluate_test(model, CPU)
+    assert set(test) == set(validation) == declared_columns(problem)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in test.values())
+    assert test != validation  # another split, other numbers
+    assert model.training and all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
 def test_make_model_and_batches_are_seeded(name: str) -> None:
     problem = build(name)
     a, b, c = (problem.make_model(seed=s) for s in (3, 3, 4))
@@ -106,7 +131,7 @@ def test_same_data_seed_same_data_other_seed_other_data(name: str) -> None:
     one = make_problem_cached.__wrapped__(name, params)  # bypass the cache: two real builds
     two = make_problem_cached.__wrapped__(name, params)
     other = build(name, data_seed=6)
-    for attr in ("x_train", "y_train", "x_test", "y_test"):
+    for attr in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         assert torch.equal(getattr(one, attr), getattr(two, attr))
     assert not torch.equal(one.x_train, other.x_train)
 

