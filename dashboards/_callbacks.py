@@ -38,7 +38,7 @@ class Derived:
             cached = self._cache.get(i)
             if cached is None or cached[0] != version:
                 front = frozenset(run.frontier["trial_id"].astype(str))
-                points = I.points_info(run.trials, front, run.objectives, run.tasks)
+                points = I.points_info(run.trials, front, run.objectives, run.tasks, test_columns=run.test_columns)
                 cached = (version, points, I.table_info(points), front)
                 self._cache[i] = cached
         return run, cached[1], cached[2], cached[3]
@@ -198,5 +198,5 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
             raise PreventUpdate
         run, _p, _t, front = derived.get(run_index())
         info = trial_info(run.trials, str(trial_id), frontier_ids=front, tasks=run.tasks,
-                            metric_columns=run.metric_columns)
+                          metric_columns=run.metric_columns, test_columns=run.test_columns)
         return trial_panel(info, F.epoch_curves(info), run_index())

@@ -49,10 +49,13 @@ class RunData:
         progress: the ``progress.parquet`` rows (possibly empty).
         objectives: from the ``paretosweep.objectives`` metadata, in file order.
         tasks: task names in weight order.
-        metric_columns: every ``f"{task}_{metric}"`` float column.
+        metric_columns: every ``f"{task}_{metric}"`` float column (the validation metrics, which
+            chose; the test columns are not among them).
         spec: the sweep spec from the ``paretosweep.spec`` metadata, or None.
         signature: the files' modification times when read (see :func:`run_signature`).
         reference_point: the run's fixed hypervolume reference point (objective order), or None.
+        splits: the ``paretosweep.splits`` metadata (which split chose, which columns hold test
+            values), or None for a run that does not record it.
     """
 
     source: str
@@ -66,6 +69,13 @@ class RunData:
     spec: dict[str, Any] | None
     signature: Signature
     reference_point: tuple[float, ...] | None = None
+    splits: S.RunSplits | None = None
+
+    @property
+    def test_columns(self) -> dict[str, str]:
+        """Metric column -> the column of its test-split value, for the columns this run holds ({} with one split)."""
+        tests = self.splits.test_columns if self.splits is not None else {}
+        return {c: t for c, t in tests.items() if t in self.trials.columns}
 
 
 def load_run(path: str | os.PathLike[str]) -> RunData:
@@ -92,11 +102,14 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         raise ResultSchemaError(f"Expected at least one objective in `{source}`. Found an empty list.")
     meta = _guarded(lambda p: pq.read_schema(f"{root}/{S.TRIALS_FILE}", filesystem=fs).metadata or {}, source)
     fixed = {f.name for f in S.TRIAL_FIELDS}
-    metric_columns = tuple(c for c in trials.columns if c not in fixed)
+    splits = _splits(meta)
+    tests = set(splits.test_columns.values()) if splits is not None else set()
+    metric_columns = tuple(c for c in trials.columns if c not in fixed and c not in tests)
     if _file_type(fs, f"{root}/{S.FRONTIER_FILE}") == pafs.FileType.File:
         frontier = _guarded(load_frontier, source)
     else:  # a crash between two writes: recompute from the trials
-        frontier = _recompute_frontier(trials, objectives)
+        reported = [t for c, t in (splits.test_columns.items() if splits is not None else ()) if t in trials.columns]
+        frontier = _recompute_frontier(trials, objectives, reported)
     if _file_type(fs, f"{root}/{S.PROGRESS_FILE}") == pafs.FileType.File:
         progress = _guarded(load_progress, source)
     else:
@@ -113,6 +126,7 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         spec=_json_meta(meta, S.META_SPEC),
         signature=signature,
         reference_point=_reference_point(meta, len(objectives)),
+        splits=splits,
     )
 
 
@@ -183,6 +197,17 @@ def _reference_point(meta: dict[bytes, bytes], m: int) -> tuple[float, ...] | No
     return None
 
 
+def _splits(meta: dict[bytes, bytes]) -> S.RunSplits | None:
+    """The ``paretosweep.splits`` metadata, or None when absent or malformed."""
+    raw = meta.get(S.META_SPLITS)
+    if raw is None:
+        return None
+    try:
+        return S.RunSplits.from_json(raw)
+    except (ValueError, TypeError):
+        return None
+
+
 def _json_meta(meta: dict[bytes, bytes], key: bytes) -> Any:
     """A JSON metadata value, or None when absent or unreadable."""
     raw = meta.get(key)
@@ -194,9 +219,10 @@ def _json_meta(meta: dict[bytes, bytes], key: bytes) -> Any:
         return None
 
 
-def _recompute_frontier(trials: pd.DataFrame, objectives: tuple[S.Objective, ...]) -> pd.DataFrame:
-    """The non-dominated configurations (seed means), for a run whose frontier.parquet is absent."""
-    return configuration_front(trials, objectives).assign(hv_contribution=np.nan)
+def _recompute_frontier(trials: pd.DataFrame, objectives: tuple[S.Objective, ...], reported: list[str]) -> pd.DataFrame:
+    """The non-dominated configurations (seed means, ``reported`` test columns averaged too), for a
+    run whose frontier.parquet is absent."""
+    return configuration_front(trials, objectives, reported=reported).assign(hv_contribution=np.nan)
 
 
 class RunRegistry:

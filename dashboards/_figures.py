@@ -120,17 +120,13 @@ def frontier_scatter(info: ScatterInfo, *, selected: Collection[str] | None = No
                 cls(x=info.front_x, y=info.front_y, mode="lines", name="Frontier line",
                     line={"color": FRONT_COLOR, "width": 1.5}, hoverinfo="skip", showlegend=False)
             )
-        hover = "<br>".join(
-            ["<b>trial %{text}</b>", weight_hover(points.tasks, _weights_label(group))]
-            + [f"{o.column}=%{{customdata[{len(points.tasks) + j}]:.4g}}" for j, o in enumerate(points.objectives)]
-        )
         fig.add_trace(
             cls(
                 x=group.values[:, info.x],
                 y=group.values[:, info.y],
                 text=group.trial_ids,
-                customdata=_f32(np.column_stack([group.weights, group.values])),
-                hovertemplate=hover + f"<extra>{group.label}</extra>",
+                customdata=_f32(np.column_stack([group.weights, group.values, *_tested(group)])),
+                hovertemplate=objective_hover(points, group) + f"<extra>{group.label}</extra>",
                 name=f"{group.label} ({len(group.trial_ids)})",
                 **_style(group, _method_index(points, group)),
                 **_selection(group, selected),
@@ -147,6 +143,22 @@ def frontier_scatter(info: ScatterInfo, *, selected: Collection[str] | None = No
         uirevision=f"{ox.column}|{oy.column}",
     )
     return fig
+
+
+def _tested(group: PointGroup) -> list[np.ndarray]:
+    """The group's test values as extra ``customdata`` columns (none with one split)."""
+    return [] if group.test_values is None else [group.test_values]
+
+
+def objective_hover(points: PointsInfo, group: PointGroup) -> str:
+    """Hover lines of the frontier scatter: trial, weights, then each objective (validation, which chose)
+    with its test-split value beside it when the run has one (``customdata``: weights, values, test values)."""
+    m, k = len(points.tasks), len(points.objectives)
+    lines = ["<b>trial %{text}</b>", weight_hover(points.tasks, _weights_label(group))]
+    for j, o in enumerate(points.objectives):
+        test = f" (test %{{customdata[{m + k + j}]:.4g}})" if group.test_values is not None else ""
+        lines.append(f"{o.column}=%{{customdata[{m + j}]:.4g}}{test}")
+    return "<br>".join(lines)
 
 
 def scatter_trace_ids(info: ScatterInfo) -> list[np.ndarray | None]:

@@ -33,6 +33,8 @@ class PointGroup(NamedTuple):
     values: np.ndarray  # [n, k] objective values, columns in PointsInfo.objectives order
     weights: np.ndarray  # [n, m] swept weights; a method's mean effective weights
     on_frontier: np.ndarray  # [n] bool
+    #: [n, k] each objective's value on the test split (reported only; NaN where absent), None with one split
+    test_values: np.ndarray | None = None
 
 
 class PointsInfo(NamedTuple):
@@ -110,6 +112,8 @@ def points_info(
     frontier_ids: Collection[str],
     objectives: Sequence[Objective],
     tasks: Sequence[str],
+    *,
+    test_columns: Mapping[str, str] | None = None,
 ) -> PointsInfo:
     """Split the completed trials with finite objectives into plot groups.
 
@@ -118,13 +122,20 @@ def points_info(
         frontier_ids: ``trial_id`` of every frontier.parquet row.
         objectives: the run's objectives.
         tasks: task names in weight order.
+        test_columns: metric column -> its test-split column (``RunData.test_columns``); when
+            every objective has one, each group carries ``test_values`` (shown, never plotted).
     """
     objectives, tasks = tuple(objectives), tuple(tasks)
     cols = [o.column for o in objectives]
     values = trials[cols].to_numpy(dtype=np.float64) if len(trials) else np.empty((0, len(cols)))
+    tests = [(test_columns or {}).get(c) for c in cols]
+    test_values = None
+    if cols and all(t is not None and t in trials.columns for t in tests):
+        test_values = trials[tests].to_numpy(dtype=np.float64, na_value=np.nan).reshape(len(trials), len(cols))
     usable = (trials["status"] == "completed").to_numpy() & np.isfinite(values).all(axis=1)
     keep = ["trial_id", "kind", "method", "weights", "effective_weights_mean", *(["hparams"] if "hparams" in trials.columns else [])]
     done, values = trials[keep][usable], values[usable]
+    test_values = None if test_values is None else test_values[usable]
     ids = done["trial_id"].to_numpy(dtype=object)
     on_front = member_mask(ids, frontier_ids)
     is_method = (done["kind"] == "method").to_numpy()
@@ -132,7 +143,8 @@ def points_info(
     weights[is_method] = weight_matrix(done["effective_weights_mean"], len(tasks))[is_method]
 
     def group(role: Role, label: str, mask: np.ndarray) -> PointGroup:
-        return PointGroup(role, label, ids[mask], values[mask], weights[mask], on_front[mask])
+        tested = None if test_values is None else test_values[mask]
+        return PointGroup(role, label, ids[mask], values[mask], weights[mask], on_front[mask], tested)
 
     groups = [group("trials", "Trials", ~is_method & ~on_front), group("frontier", "Frontier", on_front)]
     names = np.full(len(done), "", dtype=object)

@@ -80,7 +80,7 @@ def page_layout(registry: RunRegistry, refresh_ms: int) -> html.Div:
 
 
 def summary_text(run: RunData, shared_reference: tuple[float, ...] | None = None) -> str:
-    """One line of counts above a run's views, and its hypervolume.
+    """One line of counts above a run's views, which split chose the frontier, and its hypervolume.
 
     With several runs side by side (``shared_reference`` given) the hypervolume is measured at
     the one reference point they share, which the line prints, so the panels compare.
@@ -88,6 +88,8 @@ def summary_text(run: RunData, shared_reference: tuple[float, ...] | None = None
     s = I.summary_info(run.name, run.trials, run.frontier)
     status = ", ".join(f"{n} {k}" for k, n in s.by_status)
     line = f"{s.n_trials} trials ({status}) · {s.n_methods} method trials · {s.n_frontier} on the frontier"
+    if run.splits is not None:  # which data chose the points, which only reports (hover, trial panel)
+        line += f" · {run.splits.summary()}"
     ref = shared_reference or run.reference_point
     if ref is None:
         return line
@@ -99,21 +101,30 @@ def summary_text(run: RunData, shared_reference: tuple[float, ...] | None = None
 def trial_panel(info: TrialInfo, curves: go.Figure, i: int) -> html.Div:
     """Weights, metrics and parameters of one trial as small tables, then its epoch curves.
 
-    The curves graph is created here, visible from the start, so Plotly sizes it right.
+    The metrics table shows each validation metric (which chose the frontier) with its
+    test-split value beside it when the run has one. The curves graph is created here, visible
+    from the start, so Plotly sizes it right.
     """
-    def table(title: str, rows: Sequence[tuple[str, Any]], cls: str) -> html.Div:
-        body = [html.Tr([html.Td(k), html.Td(f"{v:.6g}" if isinstance(v, float) else str(v))]) for k, v in rows]
-        return html.Div([html.H4(title, style={"margin": "0.3rem 0"}), html.Table(body, className=cls)],
-                        style={"marginRight": "2rem"})
-
     front = " · on the frontier" if info.on_frontier else ""
     head = html.H3(f"Trial {info.trial_id}", style={"margin": "0.5rem 0 0.2rem"})
     line = html.P(f"{info.kind} · {info.name} · {info.status}{front}", style={"margin": 0})
     error = html.P(f"error: {info.error}", style={"color": "#a00"}) if info.error else None
+    tests = dict(info.test_metrics)
+    metrics = _table("metrics", info.metrics, "trial-metrics") if not tests else _table(
+        "metrics", [(c, v, tests.get(c, "—")) for c, v in info.metrics], "trial-metrics", head=("metric", "validation", "test"))
     tables = html.Div(style={"display": "flex", "flexWrap": "wrap"}, children=[
-        table(info.weights_label, info.weights, "trial-weights"),
-        table("metrics", info.metrics, "trial-metrics"),
-        table("parameters", info.params, "trial-params"),
+        _table(info.weights_label, info.weights, "trial-weights"),
+        metrics,
+        _table("parameters", info.params, "trial-params"),
     ])
     graph = dcc.Graph(id=cid("curves", i), figure=curves, config=GRAPH_CONFIG, style={"height": "280px"})
     return html.Div([head, line, error, tables, graph], style={"borderTop": "1px solid #ddd", "marginTop": "0.5rem"})
+
+
+def _table(title: str, rows: Sequence[tuple[Any, ...]], cls: str, head: Sequence[str] = ()) -> html.Div:
+    """A titled small table, one row per tuple (floats to 6 significant digits), with an optional header row."""
+    def cell(v: Any) -> html.Td:
+        return html.Td(f"{v:.6g}" if isinstance(v, float) else str(v))
+
+    body = ([html.Tr([html.Th(h) for h in head])] if head else []) + [html.Tr([cell(v) for v in r]) for r in rows]
+    return html.Div([html.H4(title, style={"margin": "0.3rem 0"}), html.Table(body, className=cls)], style={"marginRight": "2rem"})

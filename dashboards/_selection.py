@@ -107,7 +107,7 @@ def register_selection_callbacks(app: Dash, derived: Derived) -> None:
         run, _p, _t, _f = derived.get(ctx.outputs_list["id"]["run"])
         ids = selected_ids(selection)
         rows = run.frontier if ids is None else run.trials[run.trials["trial_id"].isin(ids)]
-        records = export_records(rows, run.objectives, spec=run.spec)
+        records = export_records(rows, run.objectives, spec=run.spec, test_columns=run.test_columns)
         as_json = ctx.triggered_id["type"] == "export-json"
         name = f"{run.name}-{'frontier' if ids is None else 'selection'}.{'json' if as_json else 'csv'}"
         return {"content": to_json(records) if as_json else to_csv(records), "filename": name,

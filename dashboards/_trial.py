@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,6 +27,8 @@ class TrialInfo(NamedTuple):
     error: str | None
     epochs: tuple[int, ...]  # 1-based epoch numbers of the history
     history: tuple[tuple[str, tuple[float, ...]], ...]  # (metric column, value per epoch)
+    #: (metric column, its value on the test split) for the metrics that have one; () with one split
+    test_metrics: tuple[tuple[str, float], ...] = ()
 
 
 def trial_info(
@@ -36,8 +38,12 @@ def trial_info(
     frontier_ids: Collection[str],
     tasks: Sequence[str],
     metric_columns: Sequence[str],
+    test_columns: Mapping[str, str] | None = None,
 ) -> TrialInfo:
     """The trial panel of one trial.
+
+    ``metric_columns`` are the validation metrics (they chose the frontier); ``test_columns``
+    maps each to the column of its test-split value, shown beside it (reported only).
 
     Raises:
         KeyError: if no trial has this id.
@@ -62,6 +68,9 @@ def trial_info(
         error=None if pd.isna(row.get("error")) else str(row["error"]),
         epochs=epochs,
         history=history,
+        test_metrics=tuple(
+            (c, float(row[t])) for c in metric_columns if (t := (test_columns or {}).get(c)) is not None and t in row.index
+        ),
     )
 
 

@@ -41,7 +41,7 @@ def write_report(run_path: str | os.PathLike[str], out_html: str | os.PathLike[s
     for i, (heading, fig) in enumerate(report_figures(run)):
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False}))
-    records = export_records(run.frontier, run.objectives, spec=run.spec)
+    records = export_records(run.frontier, run.objectives, spec=run.spec, test_columns=run.test_columns)
     parts += ["<h2>Frontier</h2>", _frontier_table(records, run),
               "<details><summary>Frontier as JSON (as written by <code>paretosweep export</code>)</summary>",
               f"<pre>{html.escape(to_json(records))}</pre></details>"]
@@ -58,7 +58,7 @@ def write_report(run_path: str | os.PathLike[str], out_html: str | os.PathLike[s
 
 def report_figures(run: RunData) -> list[tuple[str, go.Figure]]:
     """The report's figures with their headings, in page order."""
-    points = I.points_info(run.trials, set(run.frontier["trial_id"]), run.objectives, run.tasks)
+    points = I.points_info(run.trials, set(run.frontier["trial_id"]), run.objectives, run.tasks, test_columns=run.test_columns)
     figures: list[tuple[str, go.Figure]] = []
     columns = [o.column for o in run.objectives]
     for x, y in itertools.combinations(columns, 2):
@@ -79,9 +79,10 @@ def _summary_html(run: RunData) -> str:
     s = I.summary_info(run.name, run.trials, run.frontier)
     status = ", ".join(f"{n} {k}" for k, n in s.by_status)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    splits = f" {html.escape(run.splits.summary())}." if run.splits is not None else ""
     return (
         f"<p>{s.n_trials} trials ({html.escape(status)}), {s.n_methods} comparison-method trials, "
-        f"{s.n_frontier} on the frontier. Run <code>{html.escape(run.source)}</code>, report written {stamp}.</p>"
+        f"{s.n_frontier} on the frontier.{splits} Run <code>{html.escape(run.source)}</code>, report written {stamp}.</p>"
     )
 
 
@@ -90,14 +91,17 @@ TABLE_ROWS = 500
 
 
 def _frontier_table(records: list[dict[str, object]], run: RunData) -> str:
-    """The frontier as an HTML table: id, scalarizer or method, weights, objectives."""
+    """The frontier as an HTML table: id, scalarizer or method, weights, objectives (then their test values)."""
     note = f"<p>First {TABLE_ROWS} of {len(records)} frontier points; the JSON has them all.</p>" if len(records) > TABLE_ROWS else ""
     records = records[:TABLE_ROWS]
-    head = ["trial", "scalarizer / method", *(f"w[{t}]" for t in run.tasks), *(o.column for o in run.objectives)]
+    tested = bool(records) and records[0].get("test_objectives") is not None
+    head = ["trial", "scalarizer / method", *(f"w[{t}]" for t in run.tasks), *(o.column for o in run.objectives),
+            *(f"test {o.column}" for o in run.objectives if tested)]
     rows = []
     for r in records:
         weights = r["weights"] or r["effective_weights"] or [None] * len(run.tasks)
-        cells = [r["trial_id"], r["scalarizer"] or r["method"], *weights, *r["objectives"].values()]  # type: ignore[union-attr, misc]
+        tests = list(r["test_objectives"].values()) if tested else []  # type: ignore[union-attr]
+        cells = [r["trial_id"], r["scalarizer"] or r["method"], *weights, *r["objectives"].values(), *tests]  # type: ignore[union-attr, misc]
         rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in cells) + "</tr>")
     header = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
     return f"{note}<table>{header}{''.join(rows)}</table>"

@@ -52,7 +52,9 @@ def export(run_dir: str, *, pick: str = "knee", kind: str = "scalarization") -> 
 
     ``kind``: ``scalarization`` (default) picks among the swept weight vectors' frontier, so the
     answer is a weight vector; ``method`` among the comparison methods; ``all`` among both
-    (frontier.parquet), where a method point returns its method and hyper-parameters.
+    (frontier.parquet), where a method point returns its method and hyper-parameters. The pick
+    reads the objectives (validation metrics); each record's ``test_objectives`` holds the same
+    point's test-split values when the run has a test split (``paretosweep.splits``).
     """
     from paretosweep.exports import export_records
     from paretosweep.frontier import configuration_front
@@ -61,9 +63,14 @@ def export(run_dir: str, *, pick: str = "knee", kind: str = "scalarization") -> 
 
     store = RunStore(run_dir)
     store.open()
-    front = store.read_frontier() if kind == "all" else configuration_front(store.read_trials(), store.objectives, kind=kind)
+    tests = store.splits.test_columns if store.splits is not None else {}
+    reported = [tests[o.column] for o in store.objectives if o.column in tests]  # seed means too, never chosen on
+    if kind == "all":
+        front = store.read_frontier()
+    else:
+        front = configuration_front(store.read_trials(), store.objectives, kind=kind, reported=reported)
     chosen: pd.DataFrame = pick_rows(front, store.objectives, pick)
-    return export_records(chosen, store.objectives, spec=store.spec)
+    return export_records(chosen, store.objectives, spec=store.spec, test_columns=tests)
 
 
 def compare(run_dir: str, *, per_trial: bool = False) -> pd.DataFrame:

@@ -121,7 +121,7 @@ def frontier(run_dir: Annotated[str, typer.Argument(help="Run directory (or pyar
     try:
         store = RunStore(run_dir)
         store.open()
-        console.print(frontier_table(store.read_frontier(), store.objectives, store.tasks))
+        console.print(frontier_table(store.read_frontier(), store.objectives, store.tasks, splits=store.splits))
     except ParetoSweepError as error:
         _fail(error)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from paretosweep.planning import Plan
-    from paretosweep.results._schema import Objective
+    from paretosweep.results._schema import Objective, RunSplits
     from paretosweep.sweep._recorder import SweepStatus
 
 
@@ -118,14 +118,29 @@ def hv_label(status: SweepStatus) -> str:
     return label
 
 
-def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str]) -> Table:
-    """The frontier as a table: trial, weights (task order), objectives, HV contribution."""
-    table = Table(Column("trial_id", no_wrap=True), "kind", escape(f"weights {list(tasks)}"), *(escape(f"{o.column} ({o.direction})") for o in objectives), "HV contrib.", title=f"frontier: {len(front)} points")
+def frontier_table(
+    front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str], *, splits: RunSplits | None = None
+) -> Table:
+    """The frontier as a table: trial, weights (task order), objectives, HV contribution.
+
+    With a test split (``splits.test_columns``), each objective's test value follows it in its
+    ``test_<column>`` column; the caption says which split chose the rows and which only reports.
+    """
+    tests = dict(splits.test_columns) if splits is not None else {}
+    paired = [(o, tests.get(o.column)) for o in objectives]
+    heads: list[str] = []
+    for o, test in paired:
+        heads += [escape(f"{o.column} ({o.direction})")] + ([escape(test)] if test else [])
+    table = Table(Column("trial_id", no_wrap=True), "kind", escape(f"weights {list(tasks)}"), *heads, "HV contrib.",
+                  title=f"frontier: {len(front)} points", caption=escape(splits.summary()) if splits is not None else None)
     order = front.sort_values(objectives[0].column) if len(front) else front
     for _, row in order.iterrows():
         weights = row["weights"]
         label = _fmt_weights(list(weights)) if weights is not None else escape(f"{row['method']}")
-        table.add_row(escape(str(row["trial_id"])), escape(str(row["kind"])), label, *(f"{row[o.column]:.5g}" for o in objectives), f"{row['hv_contribution']:.3g}")
+        values: list[str] = []
+        for o, test in paired:
+            values += [f"{row[o.column]:.5g}"] + ([f"{row.get(test, float('nan')):.5g}"] if test else [])
+        table.add_row(escape(str(row["trial_id"])), escape(str(row["kind"])), label, *values, f"{row['hv_contribution']:.3g}")
     return table
 
 

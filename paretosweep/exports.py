@@ -16,6 +16,16 @@ dashboard's download buttons write byte-identical files for the same rows:
 >>> print(to_csv(records).splitlines()[1])
 t1,completed,scalarization,linear,,0,0.01,3,"[0.25, 0.75]","[0.25, 0.75]",0.5,0.125,{},
 
+With a test split (``paretosweep.splits``), each record also carries the test value of each
+objective, keyed like ``objectives``; the objectives (validation) are what chose the row:
+
+>>> rows["test_a_loss"], rows["test_b_loss"] = [0.625], [0.25]
+>>> records = export_records(rows, objectives, spec=None, test_columns={"a_loss": "test_a_loss", "b_loss": "test_b_loss"})
+>>> records[0]["test_objectives"]
+{'a_loss': 0.625, 'b_loss': 0.25}
+>>> to_csv(records).splitlines()[0].split(",")[10:14]
+['a_loss', 'b_loss', 'test_a_loss', 'test_b_loss']
+
 Pure functions over pandas rows: no file or network access.
 """
 
@@ -32,9 +42,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from paretosweep.results._schema import Objective
+from paretosweep.results._schema import Objective, as_test_column
 
-#: Keys of a record, in order. ``objectives`` maps each objective column to its value.
+#: Keys of a record, in order. ``objectives`` maps each objective column to its (validation) value,
+#: ``test_objectives`` each objective column to its test-split value (None without a test split).
 RECORD_KEYS = (
     "trial_id",
     "status",
@@ -47,13 +58,18 @@ RECORD_KEYS = (
     "weights",
     "effective_weights",
     "objectives",
+    "test_objectives",
     "hparams",
     "spec",
 )
 
 
 def export_records(
-    rows: pd.DataFrame, objectives: Sequence[Objective], *, spec: Mapping[str, Any] | None
+    rows: pd.DataFrame,
+    objectives: Sequence[Objective],
+    *,
+    spec: Mapping[str, Any] | None,
+    test_columns: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One JSON-able record per row of ``rows`` (trials.parquet / frontier.parquet columns).
 
@@ -63,12 +79,17 @@ def export_records(
         spec: the run's sweep spec (``paretosweep.spec`` metadata). Each record carries the
             spec that reproduces *its* point (:func:`reproduce_spec`), so a record alone is
             enough to re-train its model; None if unknown.
+        test_columns: metric column -> the column holding its test-split value (the
+            ``test_columns`` of ``paretosweep.splits``); None or empty: the run has one split.
 
     Returns:
         Records with keys ``RECORD_KEYS``: ``weights`` are the swept loss weights (None for
         comparison methods), ``effective_weights`` the mean weights the trial applied,
+        ``test_objectives`` each objective's test value (None without a test split),
         ``hparams`` the parsed JSON object. NaN and missing values become None.
     """
+    tests = dict(test_columns or {})
+    has_test = all(o.column in tests for o in objectives) and bool(tests)
     return [
         {
             "trial_id": str(row["trial_id"]),
@@ -82,6 +103,7 @@ def export_records(
             "weights": _floats(row.get("weights")),
             "effective_weights": _floats(row.get("effective_weights_mean")),
             "objectives": {o.column: _scalar(row.get(o.column)) for o in objectives},
+            "test_objectives": {o.column: _scalar(row.get(tests[o.column])) for o in objectives} if has_test else None,
             "hparams": _hparams(row.get("hparams")),
             "spec": None if spec is None else reproduce_spec(spec, row),
         }
@@ -138,18 +160,23 @@ def to_yaml(records: Sequence[Mapping[str, Any]]) -> str:
 def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
     """The records as CSV: one column per scalar key and per objective column.
 
-    Lists and mappings (``weights``, ``effective_weights``, ``hparams``, ``spec``) are
-    written as JSON text; None is an empty cell. Floats use Python's shortest round-trip
-    form, so a value read back is the exact float stored in Parquet.
+    With a test split, each objective column's test value follows the objectives as
+    ``test_<column>`` (the Parquet column name). Lists and mappings (``weights``,
+    ``effective_weights``, ``hparams``, ``spec``) are written as JSON text; None is an empty
+    cell. Floats use Python's shortest round-trip form, so a value read back is the exact
+    float stored in Parquet.
     """
     objective_columns = list(records[0]["objectives"]) if records else []
-    header = [k for k in RECORD_KEYS if k != "objectives"]
-    header[header.index("hparams") : header.index("hparams")] = objective_columns
+    with_test = bool(records) and records[0].get("test_objectives") is not None
+    test_columns = [as_test_column(c) for c in objective_columns] if with_test else []
+    header = [k for k in RECORD_KEYS if k not in ("objectives", "test_objectives")]
+    header[header.index("hparams") : header.index("hparams")] = objective_columns + test_columns
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for record in records:
-        flat = {**{k: v for k, v in record.items() if k != "objectives"}, **record["objectives"]}
+        tests = {as_test_column(c): v for c, v in (record.get("test_objectives") or {}).items()}
+        flat = {**{k: v for k, v in record.items() if k not in ("objectives", "test_objectives")}, **record["objectives"], **tests}
         writer.writerow([_cell(flat.get(k)) for k in header])
     return out.getvalue()
 

@@ -175,6 +175,7 @@ def _metadata(objectives: tuple[S.Objective, ...], tasks: tuple[str, ...], done:
         S.META_TASKS: json.dumps(list(tasks)).encode(),
         S.META_REFERENCE_POINT: json.dumps([float(r) for r in ref]).encode(),
         S.META_SPEC: json.dumps(spec).encode(),
+        S.META_SPLITS: S.RunSplits("validation", None, {}, "a synthetic run written for tests: one split").to_json().encode(),
     }
 
 

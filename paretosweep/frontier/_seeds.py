@@ -128,7 +128,9 @@ def seed_groups(frame: pd.DataFrame, value_columns: Sequence[str], usable: np.nd
 FRONT_KINDS = ("scalarization", "method", "all")
 
 
-def configuration_front(trials: pd.DataFrame, objectives: Sequence[Any], *, kind: str = "all") -> pd.DataFrame:
+def configuration_front(
+    trials: pd.DataFrame, objectives: Sequence[Any], *, kind: str = "all", reported: Sequence[str] = ()
+) -> pd.DataFrame:
     """The non-dominated configurations of ``trials`` (seed means), as frontier.parquet lays them out.
 
     Each row is a configuration's lowest-seed trial with its objective columns replaced by the
@@ -138,6 +140,8 @@ def configuration_front(trials: pd.DataFrame, objectives: Sequence[Any], *, kind
         trials: rows of trials.parquet.
         objectives: the run's objectives (``column``, ``direction``).
         kind: ``scalarization`` or ``method`` keeps only that kind's trials first; ``all`` keeps every one.
+        reported: more columns averaged over the same seeds (e.g. the objectives' ``test_*``
+            columns); they never decide which rows are usable or non-dominated.
 
     Raises:
         UnknownNameError: an unknown ``kind``.
@@ -150,12 +154,16 @@ def configuration_front(trials: pd.DataFrame, objectives: Sequence[Any], *, kind
     rows = trials if kind == "all" else trials[trials["kind"] == kind]
     rows = rows.reset_index(drop=True)
     columns = [o.column for o in objectives]
-    groups = seed_groups(rows, columns)
+    extra = [c for c in reported if c not in columns]
+    objective_values = rows[columns].to_numpy(dtype=np.float64, na_value=np.nan).reshape(len(rows), len(columns))
+    usable = (rows["status"] == "completed").to_numpy() & np.isfinite(objective_values).all(axis=1)
+    groups = seed_groups(rows, [*columns, *extra], usable)
     if not len(groups.mean):
         return rows.iloc[:0].assign(n_seeds=pd.Series(dtype="int64"), seed_trial_ids=pd.Series(dtype=object))
-    mask = non_dominated_mask(groups.mean, directions=[o.direction for o in objectives])
+    means = groups.mean[:, : len(columns)]
+    mask = non_dominated_mask(means, directions=[o.direction for o in objectives])
     front = rows.iloc[groups.representative[mask]].reset_index(drop=True)
-    front[columns] = groups.mean[mask]
+    front[[*columns, *extra]] = groups.mean[mask]
     ids = rows["trial_id"].to_numpy() if "trial_id" in rows.columns else np.arange(len(rows)).astype(str)
     front["n_seeds"] = groups.n_seeds[mask]
     front["seed_trial_ids"] = [ids[m].tolist() for m, keep in zip(groups.members, mask, strict=True) if keep]

@@ -88,12 +88,18 @@ def test_hover_and_click_show_the_weights(tiny_run_dir: Path, new_page: Any) -> 
         page.wait_for_function(f"() => (document.querySelector({hover_layer!r}) || {{}}).textContent.includes('weights')")
         hover = page.locator(hover_layer).text_content() or ""
         assert point["id"] in hover and all(w in hover for w in weights)
+        trial = pq.read_table(tiny_run_dir / TRIALS_FILE).to_pandas().set_index("trial_id").loc[point["id"]]
+        assert f"t0_loss={trial['t0_loss']:.4g} (test {trial['test_t0_loss']:.4g})" in hover  # test beside validation
         page.mouse.click(point["px"], point["py"])
         panel = page.locator(".trial-panel")
         panel.get_by_role("heading", name=f"Trial {point['id']}").wait_for(timeout=20_000)
         cells = panel.locator(".trial-weights td").all_inner_texts()
         shown = [float(v) for v in cells[1::2]]
         assert shown == pytest.approx(list(front.loc[point["id"], "weights"]), rel=1e-5)
+        assert panel.locator(".trial-metrics th").all_inner_texts() == ["metric", "validation", "test"]
+        metrics = panel.locator(".trial-metrics td").all_inner_texts()
+        rows = {metrics[k]: (float(metrics[k + 1]), float(metrics[k + 2])) for k in range(0, len(metrics), 3)}
+        assert rows["t1_loss"] == pytest.approx((trial["t1_loss"], trial["test_t1_loss"]), rel=1e-5)
         page.wait_for_function(_DRAWN_JS, arg="curves")
         page.wait_for_timeout(300)  # let the layout settle before the screenshot
         screenshot(page, "trial_panel_after_click")
@@ -115,11 +121,12 @@ def test_export_downloads_the_frontier_as_paretosweep_export_writes_it(tiny_run_
         for r in records:
             assert r["weights"] == list(front.loc[r["trial_id"], "weights"])
             assert r["objectives"] == {c: front.loc[r["trial_id"], c] for c in r["objectives"]}
+            assert r["test_objectives"] == {c: front.loc[r["trial_id"], f"test_{c}"] for c in r["objectives"]}
         with page.expect_download() as download:
             page.get_by_text("Export CSV").click()
         table = pd.read_csv(io.StringIO(Path(download.value.path()).read_text()))
         assert list(table["trial_id"]) == list(front.index)
-        for column in ("t0_loss", "t1_loss", "t2_loss"):
+        for column in ("t0_loss", "t1_loss", "t2_loss", "test_t0_loss", "test_t1_loss", "test_t2_loss"):
             assert table[column].tolist() == front[column].tolist()  # exact round trip
 
 

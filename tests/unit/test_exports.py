@@ -121,3 +121,31 @@ def test_missing_hparams_are_an_empty_mapping(text: object) -> None:
 def test_yaml_has_no_anchors_for_the_repeated_spec() -> None:
     text = to_yaml(export_records(_rows(), OBJECTIVES, spec=SPEC))
     assert "&id" not in text and "*id" not in text
+
+
+TESTS = {"a_loss": "test_a_loss", "b_acc": "test_b_acc"}
+
+
+def _rows_with_test() -> pd.DataFrame:
+    return _rows().assign(test_a_loss=[0.4, math.nan], test_b_acc=[0.625, 0.5])
+
+
+def test_records_carry_each_objectives_test_value_beside_it() -> None:
+    first, method = export_records(_rows_with_test(), OBJECTIVES, spec=SPEC, test_columns=TESTS)
+    assert first["objectives"] == {"a_loss": 0.1 + 0.2, "b_acc": 0.75}  # validation: what chose the row
+    assert first["test_objectives"] == {"a_loss": 0.4, "b_acc": 0.625}
+    assert method["test_objectives"] == {"a_loss": None, "b_acc": 0.5}
+    assert json.loads(to_json([first])) == [first] and yaml.safe_load(to_yaml([first])) == [first]
+
+
+def test_one_split_records_say_none_and_csv_has_no_test_columns() -> None:
+    records = export_records(_rows_with_test(), OBJECTIVES, spec=SPEC)  # the run has one split
+    assert [r["test_objectives"] for r in records] == [None, None]
+    assert "test_a_loss" not in to_csv(records).splitlines()[0]
+
+
+def test_csv_puts_the_test_columns_after_the_objectives_with_exact_floats() -> None:
+    records = export_records(_rows_with_test(), OBJECTIVES, spec=SPEC, test_columns=TESTS)
+    rows = list(csv.DictReader(io.StringIO(to_csv(records))))
+    assert list(rows[0])[10:15] == ["a_loss", "b_acc", "test_a_loss", "test_b_acc", "hparams"]
+    assert float(rows[0]["test_a_loss"]) == 0.4 and float(rows[0]["test_b_acc"]) == 0.625 and rows[1]["test_a_loss"] == ""
