@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -196,14 +197,30 @@ def test_a_problem_factory_config_error_passes_through_unchanged(tmp_path: Path,
         api.plan(with_(problem={"name": f"{module}:make"}))
 
 
-def test_a_gpu_this_machine_lacks_is_refused_before_ray_starts(tmp_path: Path) -> None:
-    import ray
+def _refused_in_a_fresh_process(spec: dict[str, Any]) -> tuple[str, bool]:
+    """Run ``api.run(spec)`` in a new interpreter (no Ray of this test session's around it): the
+    refusal's class and message, and whether Ray was started by then."""
+    import json
+    import subprocess
+    import sys
 
-    assert not ray.is_initialized()
-    spec = with_(resources={"gpu": 64}, storage=str(tmp_path / "run"))
-    with pytest.raises(ConfigError, match=r"`resources.gpu` asks for 64 GPU\(s\) per trial, but this machine has \d+"):
-        api.run(spec)
-    assert not ray.is_initialized() and not (tmp_path / "run").exists()
+    code = (
+        "import json, sys, ray\n"
+        "from paretosweep import api\n"
+        "try:\n"
+        "    api.run(json.loads(sys.argv[1]))\n"
+        "except Exception as error:\n"
+        "    print(json.dumps([type(error).__name__, str(error), ray.is_initialized()]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True, timeout=120)
+    name, message, started = json.loads(done.stdout.strip().splitlines()[-1])
+    return f"{name}: {message}", started
+
+
+def test_a_gpu_this_machine_lacks_is_refused_before_ray_starts(tmp_path: Path) -> None:
+    message, ray_started = _refused_in_a_fresh_process(with_(resources={"gpu": 64}, storage=str(tmp_path / "run")))
+    assert re.search(r"ConfigError: `resources.gpu` asks for 64 GPU\(s\) per trial, but this machine has \d+", message)
+    assert not ray_started and not (tmp_path / "run").exists()
 
 
 def test_local_resource_check_rules() -> None:
@@ -220,12 +237,9 @@ def test_local_resource_check_rules() -> None:
 
 
 def test_unwritable_storage_is_refused_before_ray_starts(tmp_path: Path) -> None:
-    import ray
-
     (tmp_path / "file").write_text("")
-    with pytest.raises(RunDirectoryError, match="Cannot write to run directory"):
-        api.run(with_(storage=str(tmp_path / "file" / "run")))
-    assert not ray.is_initialized()
+    message, ray_started = _refused_in_a_fresh_process(with_(storage=str(tmp_path / "file" / "run")))
+    assert message.startswith("RunDirectoryError: Cannot write to run directory") and not ray_started
 
 
 def test_the_write_probe_leaves_nothing_behind_unless_kept(tmp_path: Path) -> None:
