@@ -174,7 +174,7 @@ def adaptive_trials(runner: Runner, seed: int, nmax: int) -> tuple[np.ndarray, f
     values_all, asking = [], 0.0
     while True:
         started = time.perf_counter()
-        weights = sampler.ask()
+        weights = sampler.next_round()
         asking += time.perf_counter() - started
         if not len(weights):
             break

@@ -18,7 +18,6 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from paretosweep.cli_progress import OPTIONS, print_error
-from paretosweep.config import RESULT_DRIVEN_SAMPLERS
 from paretosweep.errors import ParetoSweepError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune.")
@@ -81,11 +80,7 @@ def run(
     from paretosweep.sweep import run_sweep
 
     try:
-        planned = len(plan.trials)
-        if validated.sampler.name in RESULT_DRIVEN_SAMPLERS:  # issue 4: at most the budget
-            planned = validated.budget.n_weights * validated.budget.seeds_per_weight * len(validated.budget.lr) + sum(t.kind == "method" for t in plan.trials)
-            planned += validated.sampler.retests * len(validated.budget.lr)  # adaptive re-tests (issue 4), on top of the budget
-        with SweepProgress(console, planned=planned) as progress:
+        with SweepProgress(console, planned=plan.max_trials) as progress:
             summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan)
     except ParetoSweepError as error:
         _fail(error)

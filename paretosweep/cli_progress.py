@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from paretosweep.config import OPTUNA_SAMPLER_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,12 +62,8 @@ def print_plan(console: Console, plan: Plan) -> None:
     ), highlight=False)
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
-    if spec.sampler.name == "adaptive":  # issue 4
-        console.print(escape(f"adaptive: the {len(plan.weights)} weight vectors below are the initial design; up to {spec.budget.n_weights - len(plan.weights)} more are chosen from the results while the sweep runs (tolerance {spec.sampler.tolerance:g}, batch {spec.sampler.batch})"
-                      + (f", plus up to {spec.sampler.retests} re-tests with new seeds" if spec.sampler.retests else "")
-                      + (f"; focus {spec.sampler.focus}" if spec.sampler.focus else "") + "."), highlight=False)
-    elif spec.sampler.name in OPTUNA_SAMPLER_NAMES:  # issue 4
-        console.print(f"{spec.sampler.name}: all {spec.budget.n_weights} weight vectors are asked from Optuna while the sweep runs; none is planned ahead.")
+    if plan.sampler_note:
+        console.print(escape(plan.sampler_note), highlight=False)
     table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=f"{len(plan.trials)} planned trials")
     for i, t in enumerate(plan.trials):
         what = _fmt_weights(t.weights) if t.kind == "scalarization" else escape(f"{t.method} {t.method_params or ''}")

@@ -15,11 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from paretosweep.errors import ConfigError
 
-SamplerName = Literal["auto", "das_dennis", "energy", "dirichlet", "sobol", "explicit"]
-#: Samplers that ask Optuna for each weight vector while the sweep runs (issue 4).
-OPTUNA_SAMPLER_NAMES: tuple[str, ...] = ("optuna_tpe", "optuna_nsga2", "optuna_gp")
-#: Samplers whose weight vectors depend on results: the plan holds only the method trials.
-RESULT_DRIVEN_SAMPLERS: tuple[str, ...] = ("adaptive", *OPTUNA_SAMPLER_NAMES)
+#: Every ``sampler.name`` (``paretosweep.sampling.make_sampler`` builds each one).
+SamplerName = Literal[
+    "auto", "das_dennis", "energy", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp"
+]
 ScalarizerName = Literal["linear", "tchebycheff", "smooth_tchebycheff"]
 
 
@@ -67,15 +66,13 @@ class SamplerSpec(_Frozen):
     """``sampler``: the design of the swept weight vectors on the simplex.
 
     ``auto`` (the default) is the Das–Dennis lattice when it is fine enough and the Riesz-energy
-    design otherwise; :func:`paretosweep.planning.resolve_design` states the rule.
+    design otherwise; :func:`paretosweep.sampling.resolve_design` states the rule.
     """
 
-    name: Literal[
-        "auto", "das_dennis", "energy", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp"
-    ] = "auto"
+    name: SamplerName = "auto"
     floor: float = Field(0.01, ge=0)
     weights: tuple[tuple[float, ...], ...] | None = None
-    # adaptive only (see paretosweep.sampling); n_initial vs budget/tasks and focus vs objectives are checked in planning
+    # adaptive only (see paretosweep.sampling); n_initial vs budget/tasks and focus vs objectives are checked by make_sampler
     n_initial: int | None = Field(None, gt=0)
     tolerance: float = Field(0.02, gt=0)
     batch: int = Field(2, gt=0)

@@ -17,20 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from paretosweep import simplex
-from paretosweep.config import OPTUNA_SAMPLER_NAMES, SweepSpec
+from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError, unknown_name
 from paretosweep.problems import make_problem
 from paretosweep.problems._protocol import Problem, column, has_test_split
 from paretosweep.results._schema import Objective, RunSplits, as_test_column
+from paretosweep.sampling import describe, design_note, make_sampler, planned_trials
 from paretosweep.scalarizers import Scalarizer
 
 logger = logging.getLogger(__name__)
-
-#: The coarsest Das–Dennis lattice (divisions per edge) that sampler ``auto`` still uses; H = 2 is
-#: only the corners and the midpoints of pairs of tasks, nothing inside the simplex.
-MIN_LATTICE_DIVISIONS = 3
-
 
 @dataclass(frozen=True)
 class TrialConfig:
@@ -90,6 +85,10 @@ class Plan:
     notes: tuple[str, ...] = ()
     #: which split chooses and which columns of ``metric_columns`` hold test values (reported only)
     splits: RunSplits = field(default_factory=RunSplits)
+    #: the most trials the sweep runs (result-driven samplers choose all but their first ones while it runs)
+    max_trials: int = 0
+    #: the dry-run's line on a result-driven sampler (None for a static design)
+    sampler_note: str | None = None
 
 
 def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ...]:
@@ -112,71 +111,6 @@ def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ..
         direction = (chosen.direction if chosen and chosen.direction else None) or metric.direction
         objectives.append(Objective(name=task.name, column=column(task.name, metric.name), direction=direction))
     return tuple(objectives)
-
-
-def resolve_design(name: str, m: int, n: int) -> tuple[str, str | None]:
-    """The design behind ``sampler.name`` for m tasks and ``n = budget.n_weights``, and a note.
-
-    ``auto`` is ``das_dennis`` for 2 tasks (n evenly spaced points) and, from 3 tasks on, when the
-    largest lattice within n has at least :data:`MIN_LATTICE_DIVISIONS` divisions; otherwise
-    ``energy`` (n well-spaced points, any m). An explicit ``das_dennis`` whose lattice is coarser
-    than that (3+ tasks) is kept, with a note saying how many points it really uses.
-    """
-    if name not in ("auto", "das_dennis") or m <= 2:
-        return ("das_dennis" if name == "auto" else name), None
-    divisions = simplex.lattice_divisions(m, n)
-    if divisions >= MIN_LATTICE_DIVISIONS:
-        return "das_dennis", None
-    finer = simplex.lattice_size(m, MIN_LATTICE_DIVISIONS)
-    if name == "auto":
-        return "energy", (
-            f"sampler `auto` uses `energy`: for {m} tasks the Das-Dennis lattice within `budget.n_weights: {n}` "
-            f"would have only H = {divisions} division(s) (H = {MIN_LATTICE_DIVISIONS} needs {finer} points)."
-        )
-    if divisions == 0:
-        return name, None  # das_dennis_at_most refuses it with its own message
-    used = simplex.lattice_size(m, divisions)
-    what = "the corners only" if divisions == 1 else "the corners and the midpoints of pairs of tasks"
-    return name, (
-        f"sampler `das_dennis`: for {m} tasks the largest lattice within `budget.n_weights: {n}` has H = {divisions} "
-        f"division(s), so it uses {used} weight vectors ({what}), not {n}; H = {MIN_LATTICE_DIVISIONS} needs {finer}. "
-        f"Set `sampler: {{name: energy}}` for {n} well-spaced ones (the default `auto` does), or raise `budget.n_weights`."
-    )
-
-
-def design_weights(spec: SweepSpec, m: int) -> np.ndarray:
-    """The swept weight vectors ``[n, m]``, floor applied (explicit weights are used as given)."""
-    sampler = spec.sampler
-    if sampler.name == "explicit":
-        assert sampler.weights is not None
-        for i, w in enumerate(sampler.weights):
-            why = simplex.simplex_violation(w, m)
-            if why is not None:
-                raise ConfigError(
-                    f"`sampler.weights[{i}]` should lie on the simplex (m={m} non-negative entries, sum 1). "
-                    f"Found `{list(w)}`: {why}."
-                )
-        return np.asarray(sampler.weights, dtype=np.float64)
-    n = spec.budget.n_weights
-    if sampler.name == "adaptive":  # only the initial design: the rest is chosen from results while the sweep runs
-        from paretosweep.sampling import initial_design, resolve_n_initial
-
-        return initial_design(m, resolve_n_initial(m, n, sampler.n_initial, sampler.tolerance), floor=sampler.floor, seed=spec.seed)
-    if sampler.name in OPTUNA_SAMPLER_NAMES:  # every weight vector is asked from Optuna while the sweep runs
-        if spec.budget.seeds_per_weight != 1 or len(spec.budget.lr) != 1:
-            raise ConfigError(f"sampler `{sampler.name}` runs one trial per weight vector: set `budget.seeds_per_weight: 1` and a single `budget.lr`.")
-        simplex.apply_floor(np.zeros((1, m)), sampler.floor)  # checks the floor now
-        return np.zeros((0, m))
-    design, _ = resolve_design(sampler.name, m, n)
-    if design == "das_dennis":
-        raw = simplex.das_dennis_at_most(m, n)
-    elif design == "energy":
-        raw = simplex.riesz_energy(m, n, seed=spec.seed)
-    elif design == "dirichlet":
-        raw = simplex.dirichlet(m, n, seed=spec.seed)
-    else:
-        raw = simplex.sobol_simplex(m, n, seed=spec.seed)
-    return simplex.apply_floor(raw, sampler.floor)
 
 
 def trial_id(kind: str, payload: dict[str, Any]) -> str:
@@ -273,23 +207,22 @@ def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
     task_names = tuple(t.name for t in problem.tasks)
     objectives = resolve_objectives(spec, problem)
     metric_columns = tuple(column(t.name, m.name) for t in problem.tasks for m in t.metrics)
-    if spec.sampler.focus is not None:  # adaptive only (config refuses it elsewhere): bounds vs the objectives
-        from paretosweep.sampling import parse_focus
-
-        parse_focus(spec.sampler.focus, [(o.column, o.direction) for o in objectives], metric_columns=metric_columns)
     build_scalarizer(spec, problem)
-    weights = design_weights(spec, len(task_names))
-    design, note = resolve_design(spec.sampler.name, len(task_names), spec.budget.n_weights)
+    sampler = make_sampler(spec, [(o.column, o.direction) for o in objectives], metric_columns=metric_columns)
+    weights = sampler.planned
+    design, note = design_note(spec, len(task_names))
     if note is not None and spec.sampler.name != "auto":
         logger.warning(note)
     methods = resolve_methods(spec, problem)
     trials = plan_trials(spec, weights, methods)
+    max_trials = planned_trials(spec, sampler) + sum(t.kind == "method" for t in trials)
     reference_point, reference_rule = resolve_reference_point(spec, problem, objectives)
     splits = resolve_splits(problem, metric_columns)
     metric_columns = (*metric_columns, *splits.test_columns.values())  # test values last, reported only
     return Plan(
         spec, task_names, objectives, metric_columns, reference_point, weights, trials, reference_rule,
-        design=design, notes=(note,) if note else (), splits=splits,
+        design=design, notes=(note,) if note else (), splits=splits, max_trials=max_trials,
+        sampler_note=describe(spec, sampler),
     )
 
 

@@ -1,6 +1,6 @@
 """Adaptive refinement of the swept weight vectors: spend trials where the frontier has gaps.
 
-Pure numpy/scipy (no Ray). The Tune searcher in :mod:`paretosweep.sweep._adaptive_searcher`
+Pure numpy/scipy (no Ray). The Tune searcher :class:`paretosweep.sweep.SamplerSearcher`
 and ``benchmarks/sample_efficiency.py`` drive the same :class:`AdaptiveSampler`, so the
 benchmark measures exactly what a sweep does.
 
@@ -447,6 +447,8 @@ class AdaptiveSampler:
     last_retest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     _credit: dict[str, float] = field(default_factory=dict)
     _retested: dict[tuple[float, ...], int] = field(default_factory=dict)
+    _queue: list[np.ndarray] = field(default_factory=list)  # the current round, not handed out yet
+    _outstanding: int = 0  # weight vectors handed out by ``ask`` whose results were not told
 
     def __post_init__(self) -> None:
         if self.scalarizer not in (LINEAR, *TCHEBYCHEFF_LIKE):
@@ -479,9 +481,40 @@ class AdaptiveSampler:
         return out
 
     @property
-    def finished(self) -> bool:
-        """Budget used, or converged."""
+    def rounds_done(self) -> bool:
+        """No round is left to compute: budget used, or converged."""
         return self.converged or self.proposed >= self.n_weights
+
+    # -- the Sampler protocol -------------------------------------------------------------
+    @property
+    def budget(self) -> int:
+        """New weight vectors in all (``n_weights``); re-tests come on top."""
+        return self.n_weights
+
+    @property
+    def planned(self) -> np.ndarray:
+        """The initial design, known before any result."""
+        assert self.n_initial is not None
+        return initial_design(self.m, self.n_initial, floor=self.floor, seed=self.seed)
+
+    @property
+    def finished(self) -> bool:
+        """Every round handed out, and none left to compute."""
+        return not self._queue and self.rounds_done
+
+    def ask(self, n: int) -> np.ndarray | None:
+        """Up to ``n`` weight vectors of the current round; None while the round's results are out.
+
+        The next round is computed from every result once the current one is handed out and told
+        (re-tests are weight vectors asked again: the caller trains them on a new seed).
+        """
+        if not self._queue:
+            if self._outstanding:
+                return None
+            self._queue = list(self.next_round())
+        out, self._queue = self._queue[: max(0, n)], self._queue[max(0, n) :]
+        self._outstanding += len(out)
+        return np.asarray(out, dtype=np.float64).reshape(-1, self.m)
 
     def _slots(self, n: int) -> dict[str, int]:
         """This round's refinement slots: each share × n, the fractions carried to later rounds."""
@@ -501,10 +534,10 @@ class AdaptiveSampler:
         misses.sort(key=lambda t: (self._retested.get(weight_key(table.weights[t[0]]), 0), t[1]))
         return [table.weights[i] for i, _ in misses[:limit]]
 
-    def ask(self) -> np.ndarray:
+    def next_round(self) -> np.ndarray:
         """The next round's weight vectors ``[k, m]`` (k = 0: finished); re-tests last (see :attr:`last_retest`)."""
         self.last_retest = np.zeros(0, dtype=int)
-        if self.finished:
+        if self.rounds_done:
             return np.zeros((0, self.m))
         retest: list[np.ndarray] = []
         if self.rounds == 0:
@@ -540,7 +573,13 @@ class AdaptiveSampler:
         self.last_retest = np.asarray([0] * out.shape[0] + counts, dtype=int)
         return np.concatenate([out, np.asarray(retest).reshape(-1, self.m)]) if retest else out
 
-    def tell(self, weights: Sequence[float], values: Sequence[float]) -> None:
-        """One result: the trained weight vector and its ``[m]`` objective values (minimisation; NaN if failed)."""
-        self.weights.append(np.asarray(weights, dtype=np.float64).reshape(self.m))
-        self.values.append(np.asarray(values, dtype=np.float64).reshape(self.m))
+    def tell(self, weights: Sequence[float], values: Sequence[float] | np.ndarray) -> None:
+        """Results of one weight vector: ``[m]`` or ``[r, m]`` objective values (minimisation; NaN if failed).
+
+        Each row is one trial (a seed); the sampler works on their mean (:mod:`._noise`).
+        """
+        rows = np.asarray(values, dtype=np.float64).reshape(-1, self.m)
+        for row in rows:
+            self.weights.append(np.asarray(weights, dtype=np.float64).reshape(self.m))
+            self.values.append(row)
+        self._outstanding = max(0, self._outstanding - 1)

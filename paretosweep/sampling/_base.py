@@ -32,6 +32,11 @@ class Sampler(Protocol):
         ...
 
     @property
+    def retests(self) -> int:
+        """Re-tests (weight vectors asked again) at most, on top of :attr:`budget`."""
+        ...
+
+    @property
     def planned(self) -> np.ndarray:
         """``[k, m]`` weight vectors known before any result (a static design: all of them)."""
         ...
@@ -62,13 +67,19 @@ class StaticSampler:
     """
 
     def __init__(self, weights: np.ndarray) -> None:
-        self._weights = np.asarray(weights, dtype=np.float64).reshape(len(weights), -1)
+        self._weights = np.asarray(weights, dtype=np.float64)
+        if self._weights.ndim != 2:
+            raise ValueError(f"A static design should be an [n, m] array of weight vectors; found shape {self._weights.shape}.")
         self.m = self._weights.shape[1]
         self._next = 0
 
     @property
     def budget(self) -> int:
         return int(self._weights.shape[0])
+
+    @property
+    def retests(self) -> int:
+        return 0
 
     @property
     def planned(self) -> np.ndarray:

@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from paretosweep import simplex
-from paretosweep.config import OPTUNA_SAMPLER_NAMES
 from paretosweep.errors import ConfigError
 from paretosweep.sampling._noise import weight_key
 
@@ -51,7 +50,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.samplers import BaseSampler
 
-OPTUNA_SAMPLERS = OPTUNA_SAMPLER_NAMES
+#: The ``sampler.name`` of each Optuna sampler.
+OPTUNA_SAMPLERS: tuple[str, ...] = ("optuna_tpe", "optuna_nsga2", "optuna_gp")
 
 
 def param_names(m: int) -> list[str]:
@@ -159,8 +159,9 @@ class OptunaSampler:
 
     ``ask(n)`` asks the study for up to ``n`` trials (``study.ask`` over the ``m − 1`` uniforms of
     :func:`param_names`) and maps each to a weight vector; ``tell(weights, values)`` tells the
-    trial of that weight vector its objective values (raw units; the study knows each
-    direction), or that it failed when ``values`` is None. At most ``n_weights`` weight vectors
+    trial of that weight vector its objective values (the :class:`~paretosweep.sampling.Sampler`
+    contract: ``[1, m]`` in minimisation form; the study records them in raw units with each
+    objective's direction), or that it failed when they hold NaN. At most ``n_weights`` weight vectors
     are asked in all, stored ones included.
 
     The study lives in ``journal`` (Optuna's ``JournalStorage`` with a file backend) when given,
@@ -209,10 +210,14 @@ class OptunaSampler:
         self.study_name = study_name
         self.journal = journal
         self.asked = len(stored)
-        self._pending: dict[tuple[float, ...], int] = {}
+        self._pending: dict[tuple[float, ...], list[int]] = {}  # asked, not told: Optuna trial numbers per weight vector
         self._memory_trials: list[Any] | None = None
-        self._open()
-        self._reconcile(stored)
+        self._stored: tuple[StoredResult, ...] | None = tuple(stored)  # reconciled when the study first opens
+        self._study: optuna.Study | None = None
+        if name == "optuna_gp":
+            import optuna
+
+            check_gp_support(optuna.__version__)
 
     # -- the Sampler protocol -----------------------------------------------------------
     @property
@@ -231,30 +236,46 @@ class OptunaSampler:
         for _ in range(max(0, min(n, self.n_weights - self.asked))):
             trial = self.study.ask(fixed_distributions=self._space())
             weights = unit_to_simplex(trial.params, self.m, floor=self.floor)
-            self._pending[weight_key(weights)] = trial.number
+            self._pending.setdefault(weight_key(weights), []).append(trial.number)
             self.asked += 1
             out.append(weights)
         return np.asarray(out, dtype=np.float64).reshape(-1, self.m)
 
-    def tell(self, weights: Sequence[float], values: Sequence[float] | None) -> None:
-        """The result of an asked weight vector: raw objective values, or None if the trial failed."""
+    @property
+    def planned(self) -> np.ndarray:
+        """Nothing is known ahead: every weight vector is asked while the sweep runs."""
+        return np.zeros((0, self.m))
+
+    @property
+    def retests(self) -> int:
+        """Optuna never asks a weight vector again."""
+        return 0
+
+    def tell(self, weights: Sequence[float], values: np.ndarray) -> None:
+        """The result of an asked weight vector: ``[1, m]`` minimisation-form values (NaN: the trial failed)."""
         import optuna
 
-        number = self._pending.pop(weight_key(weights), None)
-        if number is None:
+        numbers = self._pending.get(weight_key(weights))
+        if not numbers:
             raise KeyError(f"The Optuna sampler did not ask for weights {list(weights)}; it cannot be told their result.")
-        finite = values is not None and all(math.isfinite(float(v)) for v in values)
-        if finite:
-            self.study.tell(number, [float(v) for v in values])  # type: ignore[union-attr]
+        number = numbers.pop(0)  # asked twice (a corner after the floor): told in the order asked
+        row = np.asarray(values, dtype=np.float64).reshape(-1, self.m)[0]
+        if np.isfinite(row).all():
+            signs = np.array([-1.0 if d == "max" else 1.0 for d in self.directions])
+            self.study.tell(number, (row * signs).tolist())
         else:
             self.study.tell(number, state=optuna.trial.TrialState.FAIL)
 
     # -- Optuna objects -------------------------------------------------------------------
     @property
     def study(self) -> optuna.Study:
-        """The Optuna study (opened on first use after unpickling)."""
+        """The Optuna study, opened on first use (and again after unpickling)."""
         if self._study is None:
-            self._open(reseed=True)
+            first = self._stored is not None
+            self._open(reseed=not first)
+            if first:
+                stored, self._stored = self._stored or (), None
+                self._reconcile(stored)
         return self._study  # type: ignore[return-value]
 
     @property
@@ -291,7 +312,7 @@ class OptunaSampler:
         if reseed and n_trials:
             seed = resumed_seed(self.seed, n_trials)
             study.sampler = make_optuna_sampler(self.name, seed=seed, n_weights=self.n_weights, m=self.m)
-        self._study: optuna.Study | None = study
+        self._study = study
 
     def _reconcile(self, stored: Sequence[StoredResult]) -> None:
         """Fail the trials an interrupted sweep left running; warm-start an empty study from ``stored``."""

@@ -1,8 +1,7 @@
-"""Packs from result-driven samplers (issue 7): a Tune searcher that groups another searcher's trials.
+"""Packed trials: a Tune searcher that groups another searcher's trials (as ``ConcurrencyLimiter`` wraps one).
 
 :class:`PackingSearcher` wraps a searcher that hands out one trial per ``suggest``
-(``{"trial": TrialConfig.to_dict()}``: :class:`~paretosweep.sweep._adaptive_searcher.AdaptiveSearcher`,
-:class:`~paretosweep.sweep._optuna_searcher.OptunaWeightSearcher`). For each Tune trial it asks
+(``{"trial": TrialConfig.to_dict()}``: :class:`~paretosweep.sweep.SamplerSearcher`). For each Tune trial it asks
 the inner searcher for configs under sub-ids it makes up (``"<tune id>~<n>"``), one per member,
 until the rule of :func:`paretosweep.trial._packed.make_packs` gives a full pack (``pack_size``
 scalarization trials of equal seed and lr) or a method trial (always alone), or the inner searcher
@@ -28,7 +27,6 @@ from ray.tune.search import Searcher
 
 from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
-from paretosweep.sweep._searcher import resolve_pack_size
 from paretosweep.sweep._trainable import ROW_KEY
 
 Member = tuple[str, dict[str, Any]]  # (sub-id given to the inner searcher, trial config)
@@ -148,6 +146,23 @@ class PackingSearcher(Searcher):
             if os.path.exists(inner_path):
                 os.remove(inner_path)
         self._held, self._live, self._asked, self._finished = state["held"], state["live"], state["asked"], state["finished"]
+
+
+def resolve_pack_size(spec: SweepSpec, n_trials: int) -> int:
+    """``budget.pack_size`` as a number: ``auto`` is :func:`~paretosweep.trial._packed.auto_pack_size`
+    of ``n_trials`` on the trial's device (a GPU when ``resources.gpu > 0``), for the problem's
+    model size (one model is built to count its parameters, on the per-process cached problem)."""
+    from paretosweep.problems import canonical_params_json, make_problem_cached
+    from paretosweep.trial._packed import auto_pack_size
+
+    size = spec.budget.pack_size
+    if size == "auto":
+        problem = make_problem_cached(spec.problem.name, canonical_params_json(spec.problem.params))
+        model = problem.make_model(seed=spec.seed)
+        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        return auto_pack_size(n_trials, "cuda" if spec.resources.gpu > 0 else "cpu", n_params)
+    assert isinstance(size, int)
+    return size
 
 
 def packing_search(spec: SweepSpec, searcher: Searcher, num_samples: int) -> tuple[Searcher, int]:

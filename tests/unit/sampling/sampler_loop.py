@@ -12,7 +12,7 @@ from paretosweep.sampling import AdaptiveSampler
 def run(sampler: AdaptiveSampler, oracle: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Ask rounds until the sampler is done, telling each weight vector ``oracle(w)``; all ``(w, f)``."""
     ws, fs = [], []
-    while len(batch := sampler.ask()):
+    while len(batch := sampler.next_round()):
         for w in batch:
             f = oracle(w)
             sampler.tell(w, f)

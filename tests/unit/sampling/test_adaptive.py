@@ -7,7 +7,7 @@ import pytest
 
 import paretosweep
 from paretosweep.errors import ConfigError
-from paretosweep.planning import design_weights
+from paretosweep.sampling import make_sampler
 from paretosweep.sampling import AdaptiveSampler, frontier_gaps, initial_design, propose
 from tests.unit.sampling.sampler_loop import run
 
@@ -91,7 +91,7 @@ def test_refinement_closes_every_gap_and_stops_early(scalarizer: str, oracle) ->
 def test_budget_is_never_exceeded_and_rounds_are_at_most_batch() -> None:
     sampler = AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=9, n_initial=3, tolerance=1e-6, batch=2)
     sizes = []
-    while len(batch := sampler.ask()):
+    while len(batch := sampler.next_round()):
         sizes.append(len(batch))
         for w in batch:
             sampler.tell(w, circle_tchebycheff(w))
@@ -149,7 +149,7 @@ def test_plan_lists_only_the_initial_design() -> None:
     plan = paretosweep.plan({"problem": {"name": "fonseca"}, "sampler": {"name": "adaptive", "n_initial": 4}, "budget": {"n_weights": 12, "seeds_per_weight": 2}})
     assert len(plan.weights) == 4 and len(plan.trials) == 8
     spec = paretosweep.api.as_spec({"problem": {"name": "fonseca"}, "sampler": {"name": "adaptive"}})
-    assert np.allclose(design_weights(spec, 2), initial_design(2, 3, floor=0.01, seed=0))
+    assert np.allclose(make_sampler(spec, [("f1_loss", "min"), ("f2_loss", "min")]).planned, initial_design(2, 3, floor=0.01, seed=0))
 
 
 def test_unknown_scalarizer_is_refused() -> None:

@@ -171,7 +171,7 @@ def test_retests_rerun_near_misses_at_most_retests_times() -> None:
 
     sampler = AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=20, batch=2, tolerance=0.02, ideal=[0, 0], retests=3, retest_margin=0.1)
     retested = []
-    while len(batch := sampler.ask()):
+    while len(batch := sampler.next_round()):
         flags = sampler.last_retest
         assert len(flags) == len(batch) and (flags[: (flags == 0).sum()] == 0).all()  # re-tests come last
         retested += [tuple(w) for w, r in zip(batch, flags, strict=True) if r > 0]
@@ -184,7 +184,7 @@ def test_retests_rerun_near_misses_at_most_retests_times() -> None:
 
 def test_no_retests_by_default() -> None:
     sampler = AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=10, batch=2)
-    while len(batch := sampler.ask()):
+    while len(batch := sampler.next_round()):
         assert not sampler.last_retest.any()
         for w in batch:
             sampler.tell(w, circle(w) + np.random.default_rng(1).normal(scale=0.05, size=2))

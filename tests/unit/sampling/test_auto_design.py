@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import paretosweep
-from paretosweep.planning import MIN_LATTICE_DIVISIONS, resolve_design
+from paretosweep.sampling import MIN_LATTICE_DIVISIONS, resolve_design
 
 
 def synthetic(m: int, n: int, sampler: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -21,11 +21,9 @@ from paretosweep.sampling._optuna import (
     make_optuna_sampler,
     nsga2_population,
 )
-from paretosweep.sweep._optuna_searcher import (
-    STUDY_FILE,
-    OptunaWeightSearcher,
-    optuna_search,
-)
+from paretosweep.sampling import STUDY_FILE
+from paretosweep.sweep._driver import searcher_for as sweep_searcher
+from paretosweep.sweep._sampler_searcher import SamplerSearcher
 from paretosweep.sweep._trainable import ROW_KEY
 
 EXPECTED = {"optuna_tpe": optuna.samplers.TPESampler, "optuna_nsga2": optuna.samplers.NSGAIISampler, "optuna_gp": optuna.samplers.GPSampler}
@@ -41,11 +39,12 @@ def spec(sampler: str, *, problem: str = "fonseca", n_weights: int = 12, seed: i
     }
 
 
-def searcher_for(sampler: str, *, stored: pd.DataFrame | None = None, study_dir: str | None = None, **kwargs: object) -> OptunaWeightSearcher:
+def searcher_for(sampler: str, *, stored: pd.DataFrame | None = None, study_dir: str | None = None, **kwargs: object) -> SamplerSearcher:
     full = paretosweep.api.as_spec(spec(sampler, **kwargs))  # type: ignore[arg-type]
     plan = build_plan(full)
-    searcher, num_samples = optuna_search(full, plan, list(plan.trials), stored, study_dir=study_dir)
-    assert num_samples == full.budget.n_weights - (0 if stored is None else len(stored))
+    rows = [] if stored is None else stored.to_dict("records")
+    searcher, num_samples = sweep_searcher(full, plan, rows, study_dir=study_dir)
+    assert num_samples == full.budget.n_weights
     return searcher
 
 
@@ -55,7 +54,7 @@ def wells(weights: list[float]) -> list[float]:
     return list(1 - np.exp(-4 * (1 - w) ** 2))
 
 
-def drive(searcher: OptunaWeightSearcher, n: int, rows: list[dict] | None = None, *, start: int = 0) -> list[list[float]]:
+def drive(searcher: SamplerSearcher, n: int, rows: list[dict] | None = None, *, start: int = 0) -> list[list[float]]:
     """Suggest and complete ``n`` trials one at a time; the weight vectors handed out (their rows appended to ``rows``)."""
     out = []
     for i in range(start, start + n):
@@ -184,4 +183,19 @@ def test_a_resumed_searcher_without_journal_is_warm_started_from_the_stored_rows
         assert np.allclose(unit_to_simplex(trial.params, 2, floor=0.01), row["weights"])
         if trial.state.name == "COMPLETE":
             assert trial.values == [row["f1_loss"], row["f2_loss"]]
-    assert len(drive(resumed, 4)) == 4 and resumed.suggest("over") == Searcher.FINISHED
+    handed = drive_to_the_end(resumed)
+    # 4 stored + 4 asked = the budget; a proposal equal to a stored trial is told its stored result, not trained again
+    assert len(study.trials) == 8 and len(handed) <= 4
+    assert all(t.state.name in ("COMPLETE", "FAIL") for t in study.trials)
+
+
+def drive_to_the_end(searcher: SamplerSearcher) -> list[list[float]]:
+    """Suggest and complete trials until the searcher says FINISHED; the weight vectors handed out."""
+    handed = []
+    while (config := searcher.suggest(f"e{len(handed)}")) != Searcher.FINISHED:
+        assert config is not None
+        trial = config["trial"]
+        row = {**trial, "status": "completed", **{f"f{k + 1}_loss": v for k, v in enumerate(wells(trial["weights"]))}}
+        searcher.on_trial_complete(f"e{len(handed)}", {ROW_KEY: json.dumps(row)})
+        handed.append(trial["weights"])
+    return handed

@@ -237,7 +237,7 @@ def test_auto_pack_size() -> None:
 
 def test_resolve_pack_size_auto_counts_the_models_parameters() -> None:
     from paretosweep.config import parse_spec
-    from paretosweep.sweep._searcher import resolve_pack_size
+    from paretosweep.sweep._packing_searcher import resolve_pack_size
 
     def spec(problem: str) -> object:
         return parse_spec({"problem": {"name": problem}, "budget": {"pack_size": "auto"}})

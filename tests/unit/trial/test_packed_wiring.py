@@ -1,4 +1,4 @@
-"""Packed trials in the sweep (issue 7), without Ray workers: spec, searcher, recorder."""
+"""Packed trials in the sweep, without Ray workers: spec, searcher, recorder."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import torch
 
 from paretosweep.config import SweepSpec
 from paretosweep.planning import build_plan
-from paretosweep.sweep._driver import open_store
+from paretosweep.sweep._driver import open_store, searcher_for
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
-from paretosweep.sweep._searcher import planned_search
 from paretosweep.sweep._trainable import ROW_KEY, outcome_row, pack_id, trial_hparams
 from paretosweep.trial import train_packed
 
@@ -43,12 +42,12 @@ def test_pack_size_does_not_change_trial_ids(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("pack_size", "expected"), [(1, [1] * 6), (4, [4, 2]), ("auto", [6])])
-def test_planned_search_hands_out_packs(tmp_path: Path, pack_size: Any, expected: list[int]) -> None:
+def test_a_static_design_goes_out_in_packs(tmp_path: Path, pack_size: Any, expected: list[int]) -> None:
     plan = build_plan(_spec(tmp_path, pack_size))
-    searcher, num_samples = planned_search(plan.spec, plan.trials)
-    assert num_samples == len(expected)
+    searcher, num_samples = searcher_for(plan.spec, plan)
+    assert num_samples == 6  # an upper bound on Tune trials: packs need fewer
     sizes = []
-    for i in range(num_samples):
+    for i in range(len(expected)):
         config = searcher.suggest(f"t{i}")
         assert isinstance(config, dict)
         sizes.append(len(config["pack"]) if "pack" in config else 1)
