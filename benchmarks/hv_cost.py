@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paretosweep.frontier._hv_estimate import hypervolume_method, hypervolume_monte_carlo  # noqa: E402
+from paretosweep.frontier._hv_estimate import hypervolume_method, hypervolume_monte_carlo
 
 _CHILD = """
 import sys, time, numpy as np, moocore

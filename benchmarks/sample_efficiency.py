@@ -56,14 +56,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paretosweep.config import parse_spec  # noqa: E402
-from paretosweep.frontier import hypervolume  # noqa: E402
-from paretosweep.planning import plan_trials  # noqa: E402
-from paretosweep.problems import column, make_problem  # noqa: E402
-from paretosweep.sampling import AdaptiveSampler, param_names, unit_to_simplex  # noqa: E402
-from paretosweep.sampling._optuna import make_optuna_sampler  # noqa: E402
-from paretosweep.simplex import apply_floor, das_dennis_at_most, dirichlet, lattice_size, sobol_simplex  # noqa: E402
-from paretosweep.trial import train_packed, train_trial  # noqa: E402
+from paretosweep.config import parse_spec
+from paretosweep.frontier import hypervolume
+from paretosweep.planning import plan_trials
+from paretosweep.problems import column, make_problem
+from paretosweep.sampling import AdaptiveSampler, param_names, unit_to_simplex
+from paretosweep.sampling._optuna import make_optuna_sampler
+from paretosweep.simplex import apply_floor, das_dennis_at_most, dirichlet, lattice_size, sobol_simplex
+from paretosweep.trial import train_packed, train_trial
 
 #: problem -> (spec fields); the shipped configs' training settings.
 PROBLEMS = {

@@ -11,7 +11,6 @@ from typing import Any
 
 from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, no_update
 from dash.exceptions import PreventUpdate
-
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, RunRegistry

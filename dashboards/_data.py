@@ -256,7 +256,7 @@ class RunRegistry:
                 data, error = load_run(self.paths[index]), None
             except ParetoSweepError as exc:
                 data, error = None, str(exc)
-            except Exception as exc:  # noqa: BLE001 - the page shows a message, never a traceback
+            except Exception as exc:
                 data, error = None, f"Could not read the run at `{self.paths[index]}`: {type(exc).__name__}: {exc}"
             self._seen[index] = signature
             self._data[index], self._errors[index] = data, error

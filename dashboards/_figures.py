@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from paretosweep.dashboard._info import (
     PointGroup,
     PointsInfo,
@@ -29,6 +27,8 @@ from paretosweep.dashboard._info import (
     thin_table,
 )
 from paretosweep.dashboard._trial import TrialInfo
+from plotly.subplots import make_subplots
+
 from paretosweep.results import Objective
 
 #: Views with more points than this draw with WebGL.

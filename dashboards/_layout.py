@@ -12,10 +12,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 from dash import dcc, html
-
 from paretosweep.dashboard import _info as I
-from paretosweep.dashboard._trial import TrialInfo
 from paretosweep.dashboard._data import RunData, RunRegistry
+from paretosweep.dashboard._trial import TrialInfo
 
 GRAPH_CONFIG = {"displaylogo": False}
 

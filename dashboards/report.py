@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import plotly.graph_objects as go
-
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, load_run
+
 from paretosweep.exports import export_records, to_json
 
 _CSS = """

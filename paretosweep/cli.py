@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -49,13 +49,12 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and print the planned trials, run nothing.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing run directory.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing run directory.")] = False,
-    storage: Annotated[Optional[str], typer.Option(help="Override the spec's run directory.")] = None,
-    address: Annotated[Optional[str], typer.Option(help="Ray address (auto, ray://host:10001); default: start a local Ray.")] = None,
+    storage: Annotated[str | None, typer.Option(help="Override the spec's run directory.")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray address (auto, ray://host:10001); default: start a local Ray.")] = None,
 ) -> None:
     """Run a sweep: plan, train every trial on Ray Tune, write the frontier to Parquet."""
     from paretosweep import api
     from paretosweep.cli_progress import SweepProgress, print_plan
-
     from paretosweep.preflight import preflight
     from paretosweep.problems._registry import extend_import_path
 
@@ -127,7 +126,7 @@ def export(
     pick: Annotated[str, typer.Option(help="knee | utopia | extremes | all | best:<column>")] = "knee",
     kind: Annotated[str, typer.Option(help="Pick among: scalarization (the swept weight vectors) | method | all")] = "scalarization",
     format: Annotated[str, typer.Option("--format", help="json | yaml | csv")] = "json",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Export the chosen weight vector(s) with their objectives and the spec to reproduce them."""
     from paretosweep import api

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 Address = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--address",
         envvar=["RAY_API_SERVER_ADDRESS", "RAY_ADDRESS"],
@@ -42,7 +42,7 @@ def _fail(error: Exception) -> None:
 def submit(
     spec: Annotated[Path, typer.Argument(help="YAML sweep spec; validated here before it is sent.")],
     address: Address = None,
-    storage: Annotated[Optional[str], typer.Option(help="Override the spec's run directory: an absolute path every node shares, or a URI (s3://…).")] = None,
+    storage: Annotated[str | None, typer.Option(help="Override the spec's run directory: an absolute path every node shares, or a URI (s3://…).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run directory (skip the trials it holds).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run directory.")] = False,
     follow: Annotated[bool, typer.Option("--follow", help="Stream the job's log until it ends.")] = False,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -44,7 +44,7 @@ class ScalarizerSpec(_Frozen):
     """``scalarizer``: see :mod:`paretosweep.scalarizers` for the formulas and the ideal point."""
 
     name: ScalarizerName = "tchebycheff"
-    ideal: Union[Literal["problem", "running_min"], tuple[float, ...]] = "problem"
+    ideal: Literal["problem", "running_min"] | tuple[float, ...] = "problem"
     mu: float = Field(0.1, gt=0)
     ideal_margin: float = Field(1e-3, ge=0)
 
@@ -76,7 +76,7 @@ class SamplerSpec(_Frozen):
     n_initial: int | None = Field(None, gt=0)
     tolerance: float = Field(0.02, gt=0)
     batch: int = Field(2, gt=0)
-    focus: Union[Literal["knee"], tuple[str, ...], None] = None
+    focus: Literal["knee"] | tuple[str, ...] | None = None
     refine: RefineSpec = RefineSpec()
     retests: int = Field(0, ge=0)
     retest_margin: float = Field(0.02, gt=0)
@@ -306,7 +306,7 @@ def load_config(path: str | Path) -> SweepSpec:
         raise ConfigError(f"Sweep spec `{path}` does not exist. Give the path of a YAML file, e.g. configs/quickstart.yaml.")
     text = path.read_text()
     try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=UniqueKeyLoader)
     except DuplicateKeyError as error:
         raise ConfigError(
             f"`{path}` gives `{error.key_path}` twice (line {error.first_line} and line {error.second_line}); "

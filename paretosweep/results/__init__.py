@@ -1,7 +1,22 @@
-"""The results stage: the Parquet storage contract and the run directory that follows it."""
+"""The results stage: the Parquet storage contract and the run directory that follows it.
+
+``_schema`` (columns and metadata keys, defined once) · ``_fs`` (paths and URIs, atomic writes,
+checked reads) · ``_meta`` (a run's metadata) · ``_rows`` (trial rows checked) · ``_progress`` (pure
+indicators: the frontier table, progress rows) · ``_exact_front`` · ``_store`` (the run's lifecycle)
+· ``_readers`` (``load_*``, also the dashboard's).
+"""
 
 from __future__ import annotations
 
+from paretosweep.results._fs import atomic_write_table, resolve
+from paretosweep.results._meta import RunMeta
+from paretosweep.results._readers import (
+    load_frontier,
+    load_progress,
+    load_trials,
+    read_objectives,
+    read_run_meta,
+)
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE,
     FRONTIER_EXTRA_FIELDS,
@@ -33,14 +48,7 @@ from paretosweep.results._schema import (
     progress_schema,
     trials_schema,
 )
-from paretosweep.results._store import (
-    RunStore,
-    atomic_write_table,
-    load_frontier,
-    load_progress,
-    load_trials,
-    read_objectives,
-)
+from paretosweep.results._store import RunStore
 
 __all__ = [
     "EXACT_FRONT_FILE",
@@ -66,6 +74,7 @@ __all__ = [
     "TRIAL_FIELDS",
     "Objective",
     "RunSplits",
+    "RunMeta",
     "RunStore",
     "as_test_column",
     "atomic_write_table",
@@ -77,5 +86,7 @@ __all__ = [
     "objectives_to_json",
     "progress_schema",
     "read_objectives",
+    "read_run_meta",
+    "resolve",
     "trials_schema",
 ]

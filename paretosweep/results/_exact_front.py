@@ -112,6 +112,41 @@ class ExactFrontIndicators:
         self.known = dict(known or {})
         self._hv: dict[tuple[float, ...], float] = dict(self.known)
 
+    @classmethod
+    def given(
+        cls,
+        points: ArrayLike,
+        *,
+        columns: Sequence[str],
+        directions: Sequence[str],
+        objectives: Sequence[Objective],
+        hypervolume: float | None = None,
+        reference_point: Sequence[float] | None = None,
+    ) -> ExactFrontIndicators:
+        """A problem's exact front for the run's objectives (see ``RunStore.set_exact_front``).
+
+        Raises:
+            ConfigError: columns or directions that are not the objectives', points that are not
+                finite, or a ``hypervolume`` without its ``reference_point``.
+        """
+        aligned = align_exact_front(points, columns=columns, directions=directions, objectives=objectives)
+        known: dict[tuple[float, ...], float] = {}
+        if hypervolume is not None:
+            if reference_point is None or len(reference_point) != len(columns):
+                raise ConfigError(
+                    f"`hypervolume` of the exact front needs its `reference_point` ({len(columns)} values, "
+                    f"one per column). Found {reference_point!r}."
+                )
+            ordered = tuple(float(reference_point[list(columns).index(o.column)]) for o in objectives)
+            known = {ordered: float(hypervolume)}
+        return cls(aligned, [o.direction for o in objectives], known)
+
+    @classmethod
+    def stored(cls, table: pa.Table, objectives: Sequence[Objective], path: str) -> ExactFrontIndicators:
+        """The front a run stored in ``exact_front.parquet``."""
+        points = exact_front_from_table(table, objectives, path)
+        return cls(points, [o.direction for o in objectives], known_hypervolume_from_metadata(table.schema.metadata))
+
     def exact_hypervolume(self, reference_point: Sequence[float]) -> float:
         """HV of the exact front at ``reference_point`` (exact or estimated, see ``hypervolume_auto``)."""
         key = tuple(float(v) for v in reference_point)

@@ -1,4 +1,4 @@
-"""The frontier columns of one progress row, and the labelled hypervolume contributions of the frontier.
+"""Pure indicators of a run's trials: the frontier table, progress rows, labelled hypervolume contributions.
 
 ``hypervolume`` is exact where affordable and otherwise a seeded Monte Carlo estimate
 (``paretosweep.frontier._hv_estimate``: the rule, the measured costs and the estimator);
@@ -14,10 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
+from paretosweep.frontier import SeedGroups, seed_groups
 from paretosweep.frontier._hv_estimate import hv_contributions_auto, hypervolume_auto
-from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
+from paretosweep.frontier._indicators import auto_reference_point
+from paretosweep.frontier._pareto import nan_rows, non_dominated_mask, to_minimization
 from paretosweep.results._exact_front import ExactFrontIndicators
+from paretosweep.results._meta import RunMeta
+from paretosweep.results._schema import FRONTIER_EXTRA_FIELDS, STDERR_SUFFIX, Objective
 
 
 def frontier_columns(
@@ -69,3 +74,92 @@ def contributions_with_label(
         estimate = hv_contributions_auto(points, reference_point=reference_point, directions=directions)
         values, stderr, method = estimate.values, estimate.stderr, estimate.method
     return values, json.dumps({"method": method, "stderr": stderr.tolist()}).encode()
+
+
+#: Trial columns read to group trials by configuration.
+_CONFIGURATION_READ = ("trial_id", "status", "kind", "scalarizer", "method", "weights", "lr", "hparams", "seed")
+
+
+def objective_values(table: pa.Table, objectives: Sequence[Objective]) -> tuple[np.ndarray, np.ndarray]:
+    """``[n, m]`` objective values of the trial rows (null = NaN) and the mask of usable completed rows."""
+    values = np.column_stack(
+        [table.column(o.column).to_numpy().astype(np.float64) for o in objectives]
+    ).reshape(table.num_rows, len(objectives))
+    completed = np.array([s == "completed" for s in table.column("status").to_pylist()], dtype=bool)
+    return values, completed & ~nan_rows(values)
+
+
+def configurations(table: pa.Table, meta: RunMeta) -> tuple[SeedGroups, np.ndarray]:
+    """The usable trials of ``table`` grouped by configuration (seeds averaged, see
+    ``paretosweep.frontier.seed_groups``) and the groups' mean objective values ``[g, m]``."""
+    _, usable = objective_values(table, meta.objectives)
+    frame = table.select([*_CONFIGURATION_READ, *meta.metric_columns]).to_pandas()
+    groups = seed_groups(frame, meta.metric_columns, usable)
+    index = [meta.metric_columns.index(o.column) for o in meta.objectives]
+    return groups, groups.mean[:, index]
+
+
+def frontier_table(trials: pa.Table, meta: RunMeta) -> tuple[pa.Table, bytes]:
+    """The non-dominated configurations (seed means) plus their HV contributions, and the contributions' label.
+
+    A row is the configuration's lowest-seed trial with its metric columns replaced by the
+    means over the configuration's usable seeds; ``n_seeds``, ``seed_trial_ids`` and each
+    objective's ``<column>_stderr`` follow ``hv_contribution``.
+    """
+    directions = [o.direction for o in meta.objectives]
+    groups, points = configurations(trials, meta)
+    mask = non_dominated_mask(points, directions=directions)
+    contrib, label = contributions_with_label(points[mask], directions=directions, reference_point=meta.reference_point)
+    front = trials.take(pa.array(groups.representative[mask], pa.int64()))
+    for j, name in enumerate(meta.metric_columns):
+        index = front.schema.get_field_index(name)
+        front = front.set_column(index, front.schema.field(index), pa.array(groups.mean[mask, j], pa.float64()))
+    ids = trials.column("trial_id").to_numpy(zero_copy_only=False)
+    members = [m for m, keep in zip(groups.members, mask, strict=True) if keep]
+    extras = [
+        pa.array(contrib, pa.float64()),
+        pa.array(groups.n_seeds[mask], pa.int64()),
+        pa.array([ids[m].tolist() for m in members], pa.list_(pa.string())),
+    ]
+    for field_, array in zip(FRONTIER_EXTRA_FIELDS, extras, strict=True):
+        front = front.append_column(field_, array)
+    for o in meta.objectives:
+        stderr = groups.stderr[mask, meta.metric_columns.index(o.column)]
+        front = front.append_column(f"{o.column}{STDERR_SUFFIX}", pa.array(stderr, pa.float64(), from_pandas=True))
+    return front, label
+
+
+def progress_row(
+    table: pa.Table, meta: RunMeta, reference_point: Sequence[float] | None, exact: ExactFrontIndicators | None
+) -> dict[str, Any]:
+    """Counts, compute, hypervolume and indicators of the trials in ``table`` (times left to the caller)."""
+    _, points = configurations(table, meta)
+    statuses = table.column("status").to_pylist()
+    seconds = table.column("train_seconds").to_numpy().astype(np.float64)
+    return {
+        "trials_done": table.num_rows,
+        "trials_completed": statuses.count("completed"),
+        "trials_failed": table.num_rows - statuses.count("completed"),
+        "compute_seconds": float(np.nansum(seconds)),
+        **frontier_columns(points, directions=[o.direction for o in meta.objectives], reference_point=reference_point, exact=exact),
+    }
+
+
+#: A reference point fixed from the first completed batch lies this share of each objective's
+#: range (over that batch) beyond the batch's nadir (see ``auto_reference_point``).
+FIRST_BATCH_MARGIN = 0.1
+
+
+def first_batch_reference(trials: pa.Table, objectives: Sequence[Objective]) -> tuple[tuple[float, ...] | None, str]:
+    """The reference point the usable completed trials of ``trials`` fix, and its rule (None: no such trial yet).
+
+    Their nadir plus ``FIRST_BATCH_MARGIN`` of each objective's range over them
+    (:func:`paretosweep.frontier.auto_reference_point`).
+    """
+    values, usable = objective_values(trials, objectives)
+    finite = values[usable & np.isfinite(values).all(axis=1)]
+    rule = f"first completed batch: nadir of {finite.shape[0]} trials + {FIRST_BATCH_MARGIN:g} x range"
+    if finite.shape[0] == 0:
+        return None, rule
+    point = auto_reference_point(finite, [o.direction for o in objectives], margin=FIRST_BATCH_MARGIN)
+    return tuple(point.tolist()), rule

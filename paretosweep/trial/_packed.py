@@ -335,7 +335,7 @@ def _train_vectorised(
             if first:
                 try:
                     losses = step_losses(batch)
-                except Exception as error:  # noqa: BLE001 - any failure of vmap means "not vectorisable"
+                except Exception as error:
                     raise _Unvectorisable(how) from error
                 first = False
             else:

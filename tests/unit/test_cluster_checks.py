@@ -71,7 +71,7 @@ def silent_port() -> Iterator[int]:
 @pytest.fixture
 def http_port() -> Iterator[int]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b'{"ray_version": "2.60.0"}')

@@ -201,7 +201,7 @@ def compose_problems(model: dict[str, Any]) -> list[str]:
         problems.append("head: dashboard port 8265 not published")
 
     ray_nodes = {name for name, svc in services.items() if is_ray_node(svc)}
-    if not RAY_SERVICES_DEFAULT <= ray_nodes:
+    if not ray_nodes >= RAY_SERVICES_DEFAULT:
         problems.append(f"Ray nodes are {sorted(ray_nodes)}, expected head and worker")
     for name in ray_nodes - {"head"}:
         cmd = services[name]["command"]

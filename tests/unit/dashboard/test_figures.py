@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._trial import trial_info
+
 from paretosweep.results import Objective
 from tests.unit.dashboard._frames import FRONTIER_IDS, OBJECTIVES, TASKS, trials
 

