@@ -1,14 +1,15 @@
 """paretosweep: map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune.
 
-The flow, one module per stage: ``config`` (YAML → SweepSpec) → ``plan`` (spec + problem → trials,
-using ``simplex`` designs) → ``sweep`` (Ray Tune runs each ``trial`` with a ``scalarizers`` loss or
-a ``methods`` backward) → ``results`` (Parquet) + ``frontier`` (non-dominated set, hypervolume) →
-``export`` / ``dashboard`` / ``cli``.
+The flow, one module per stage: ``config`` (YAML → SweepSpec) → ``planning`` (spec + ``problems``
+→ objectives, trials) → ``sampling`` (where the weight vectors come from, ``simplex`` designs) →
+``sweep`` (Ray Tune runs each ``trial`` with a ``scalarizers`` loss or a ``methods`` backward) →
+``results`` (Parquet) + ``frontier`` (non-dominated set, hypervolume) → ``queries`` / ``exports`` /
+``comparison`` → ``dashboard`` / ``cli``. ``api`` is the Python face of it all.
 """
 
 from __future__ import annotations
 
-from paretosweep.api import compare, export, plan, run
+from paretosweep.api import compare, compare_runs, export, plan, run
 from paretosweep.config import SweepSpec, load_config, parse_spec
 from paretosweep.errors import ConfigError, ParetoSweepError, ResultSchemaError, RunDirectoryError
 
@@ -19,6 +20,7 @@ __all__ = [
     "RunDirectoryError",
     "SweepSpec",
     "compare",
+    "compare_runs",
     "export",
     "load_config",
     "load_frontier",

@@ -53,20 +53,21 @@ def run(
     address: Annotated[str | None, typer.Option(help="Ray address (auto, ray://host:10001); default: start a local Ray.")] = None,
 ) -> None:
     """Run a sweep: plan, train every trial on Ray Tune, write the frontier to Parquet."""
-    from paretosweep import api
     from paretosweep.cli_progress import SweepProgress, print_plan
+    from paretosweep.config import as_spec
+    from paretosweep.planning import build_plan
     from paretosweep.preflight import preflight
-    from paretosweep.problems._registry import extend_import_path
+    from paretosweep.problems import extend_import_path
 
     try:
-        validated = api.as_spec(spec)
+        validated = as_spec(spec)
         if ":" in validated.problem.name:  # `mymod:make_problem` beside the spec or in the current directory
             extend_import_path(spec.resolve().parent, Path.cwd())
         overrides = {k: v for k, v in {"storage": storage}.items() if v is not None}
         if address is not None:
             overrides["ray"] = validated.ray.model_copy(update={"address": address})
         validated = validated.model_copy(update=overrides)
-        plan = api.plan(validated)
+        plan = build_plan(validated)
     except ParetoSweepError as error:
         _fail(error)
     if dry_run:
@@ -129,14 +130,14 @@ def export(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Export the chosen weight vector(s) with their objectives and the spec to reproduce them."""
-    from paretosweep import api
     from paretosweep.exports import to_csv, to_json, to_yaml
+    from paretosweep.queries import export_run
 
     writers = {"json": to_json, "yaml": to_yaml, "csv": to_csv}
     if format not in writers:
         _fail(ParetoSweepError(f"`--format` should be one of {', '.join(writers)}; found `{format}`."))
     try:
-        text = writers[format](api.export(run_dir, pick=pick, kind=kind))
+        text = writers[format](export_run(run_dir, pick=pick, kind=kind))
     except ParetoSweepError as error:
         _fail(error)
     if output is None:
@@ -174,11 +175,11 @@ def compare(
     per_trial: Annotated[bool, typer.Option("--per-trial", help="One row per method trial, not per method.")] = False,
 ) -> None:
     """Judge each comparison method against the swept frontier (dominance, epsilon, compute)."""
-    from paretosweep import api
     from paretosweep.cli_progress import compare_table
+    from paretosweep.queries import compare_run
 
     try:
-        verdict = api.compare(run_dir, per_trial=per_trial)
+        verdict = compare_run(run_dir, per_trial=per_trial)
     except ParetoSweepError as error:
         _fail(error)
     console.print(compare_table(verdict))
@@ -189,10 +190,10 @@ def hypervolume(
     runs: Annotated[list[str], typer.Argument(help="Run directories to compare (same objectives).")],
 ) -> None:
     """Each run's hypervolume at its own reference point and at one shared by all (per objective, the worst)."""
-    from paretosweep import api
+    from paretosweep.queries import compare_run_dirs
 
     try:
-        shared, table = api.compare_runs(runs)
+        shared, table = compare_run_dirs(runs)
     except ParetoSweepError as error:
         _fail(error)
     out = Table(Column("run", no_wrap=True), "frontier", "own reference point", "hypervolume (own)", "hypervolume (shared)",

@@ -322,3 +322,12 @@ def load_config(path: str | Path) -> SweepSpec:
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
     return parse_spec(data, source=f"`{path}`")
+
+
+def as_spec(spec: SweepSpec | str | Path | dict[str, Any]) -> SweepSpec:
+    """A validated spec from a spec object, a YAML path or a mapping."""
+    if isinstance(spec, SweepSpec):
+        return spec
+    if isinstance(spec, dict):
+        return parse_spec(spec)
+    return load_config(spec)

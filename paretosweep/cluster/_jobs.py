@@ -88,12 +88,13 @@ def validate_for_cluster(spec_path: str | os.PathLike[str], *, storage: str | No
     Raises:
         ConfigError: a bad spec (field path and fix in the message), or ``storage`` unset or relative.
     """
-    from paretosweep import api
+    from paretosweep.config import as_spec
+    from paretosweep.planning import build_plan
 
-    spec = api.as_spec(Path(spec_path))
+    spec = as_spec(Path(spec_path))
     if storage is not None:
         spec = spec.model_copy(update={"storage": storage})
-    api.plan(spec)  # every check that needs the problem, here rather than on the cluster
+    build_plan(spec)  # every check that needs the problem, here rather than on the cluster
     run_dir = spec.storage
     if run_dir is None or ("://" not in run_dir and not os.path.isabs(run_dir)):
         found = f"`{run_dir}`, a relative path" if run_dir else f"not set (so `runs/{spec.name}`, a relative path)"

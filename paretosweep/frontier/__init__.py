@@ -23,6 +23,7 @@ from paretosweep.frontier._indicators import (
     igd_plus,
     shared_reference_point,
 )
+from paretosweep.frontier._objective import Objective
 from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
 from paretosweep.frontier._picks import PICKS, pick
 from paretosweep.frontier._seeds import (
@@ -46,6 +47,7 @@ __all__ = [
     "seed_groups",
     "ContributionEstimate",
     "HypervolumeEstimate",
+    "Objective",
     "contribution_method",
     "hv_contributions_auto",
     "hv_contributions_monte_carlo",

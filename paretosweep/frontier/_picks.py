@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from paretosweep.errors import ResultSchemaError, unknown_name
+from paretosweep.frontier._objective import Objective
 from paretosweep.frontier._pareto import nan_rows, non_dominated_mask, to_minimization
-from paretosweep.results._schema import Objective
 
 #: Accepted values of ``how`` (``best:<column>`` takes an objective column or name).
 PICKS: tuple[str, ...] = ("knee", "utopia", "extremes", "all", "best:<column>")

@@ -10,7 +10,12 @@ from torch import Tensor, nn
 
 from ._base import Method
 from ._jacobian import (
-    accumulate_grad, accumulate_weighted, block_norms, block_sizes, combine_blocks, norm_ratio,
+    accumulate_grad,
+    accumulate_weighted,
+    block_norms,
+    block_sizes,
+    combine_blocks,
+    norm_ratio,
 )
 from ._params import check_choice, check_float, check_task
 from ._registry import register

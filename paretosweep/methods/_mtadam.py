@@ -12,7 +12,13 @@ from torch import Tensor, nn
 
 from ._base import Method
 from ._jacobian import (
-    TaskGrads, accumulate_grad, common_dtype, live_entries, norm_ratio, row_norms, task_gradients,
+    TaskGrads,
+    accumulate_grad,
+    common_dtype,
+    live_entries,
+    norm_ratio,
+    row_norms,
+    task_gradients,
 )
 from ._linalg import as_float64, like_input, to_tensor
 from ._params import check_float, check_task

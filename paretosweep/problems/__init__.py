@@ -21,6 +21,7 @@ from paretosweep.problems._protocol import (
 from paretosweep.problems._registry import (
     available_problems,
     canonical_params_json,
+    extend_import_path,
     make_problem,
     make_problem_cached,
     problem_factory,
@@ -40,6 +41,7 @@ __all__ = [
     "TaskSpec",
     "available_problems",
     "canonical_params_json",
+    "extend_import_path",
     "column",
     "has_test_split",
     "make_problem",

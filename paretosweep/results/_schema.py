@@ -26,11 +26,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
 
 import pyarrow as pa
 
 from paretosweep.errors import ConfigError
+from paretosweep.frontier._objective import Objective
 
 SCHEMA_VERSION = "1"
 
@@ -107,15 +107,6 @@ PROGRESS_FIELDS: tuple[pa.Field, ...] = (
 )
 #: The progress columns every schema-version-1 file has (files written before the four above).
 PROGRESS_BASE_FIELDS: tuple[pa.Field, ...] = PROGRESS_FIELDS[:8]
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One objective: ``name`` (the task), the metric ``column`` and its ``direction``."""
-
-    name: str
-    column: str
-    direction: Literal["min", "max"]
 
 
 def as_test_column(column: str) -> str:
