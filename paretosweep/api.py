@@ -13,8 +13,7 @@ from paretosweep.queries import export_run as export
 
 if TYPE_CHECKING:
     from paretosweep.planning import Plan
-    from paretosweep.sweep import SweepSummary
-    from paretosweep.sweep._recorder import SweepStatus
+    from paretosweep.sweep import SweepStatus, SweepSummary
 
 __all__ = ["as_spec", "compare", "compare_runs", "export", "plan", "run"]
 

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from paretosweep.planning import Plan
-    from paretosweep.results._schema import Objective, RunSplits
-    from paretosweep.sweep._recorder import SweepStatus
+    from paretosweep.results import Objective, RunSplits
+    from paretosweep.sweep import SweepStatus
 
 
 def _fmt_weights(weights: Sequence[float] | None) -> str:

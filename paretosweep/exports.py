@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from paretosweep.results._schema import Objective, as_test_column
+from paretosweep.results import Objective, as_test_column
 
 #: Keys of a record, in order. ``objectives`` maps each objective column to its (validation) value,
 #: ``test_objectives`` each objective column to its test-split value (None without a test split).

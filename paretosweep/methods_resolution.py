@@ -12,7 +12,7 @@ from typing import Any
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError, unknown_name
-from paretosweep.problems._protocol import Problem, has_shared_representation
+from paretosweep.problems import Problem, has_shared_representation
 
 #: Options that name a task; the spec gives the task's name, methods take its index.
 TASK_OPTIONS = ("main_task",)

@@ -19,9 +19,8 @@ import numpy as np
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError, unknown_name
-from paretosweep.problems import make_problem
-from paretosweep.problems._protocol import Problem, column, has_test_split
-from paretosweep.results._schema import Objective, RunSplits, as_test_column
+from paretosweep.problems import Problem, column, has_test_split, make_problem
+from paretosweep.results import Objective, RunSplits, as_test_column
 from paretosweep.sampling import describe, design_note, make_sampler, planned_trials
 from paretosweep.scalarizers import Scalarizer
 

@@ -24,7 +24,7 @@ import pyarrow.fs as pafs
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import RunDirectoryError
-from paretosweep.results._schema import TRIALS_FILE
+from paretosweep.results import TRIALS_FILE
 
 
 def filesystem(run_dir: str) -> tuple[pafs.FileSystem, str]:

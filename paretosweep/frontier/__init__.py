@@ -24,8 +24,8 @@ from paretosweep.frontier._indicators import (
     shared_reference_point,
 )
 from paretosweep.frontier._objective import Objective
-from paretosweep.frontier._pareto import non_dominated_mask, to_minimization
-from paretosweep.frontier._picks import PICKS, pick
+from paretosweep.frontier._pareto import maximise_flags, nan_rows, non_dominated_mask, to_minimization
+from paretosweep.frontier._picks import PICKS, knee_distances, pick
 from paretosweep.frontier._seeds import (
     BOOKKEEPING_HPARAMS,
     FRONT_KINDS,
@@ -59,6 +59,9 @@ __all__ = [
     "hv_contributions",
     "hypervolume",
     "igd_plus",
+    "knee_distances",
+    "maximise_flags",
+    "nan_rows",
     "non_dominated_mask",
     "pick",
     "shared_reference_point",

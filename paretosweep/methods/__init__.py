@@ -28,6 +28,7 @@ from ._nashmtl import NashMTL, nash_weights
 from ._params import MethodParamError
 from ._pcgrad import PCGrad, pcgrad_weights
 from ._registry import available_methods, create, options, register
+from ._representation import RepresentationTap
 from ._rlw import RLW
 from ._uncertainty import UncertaintyWeighting
 
@@ -48,6 +49,7 @@ __all__ = [
     "NashMTL",
     "PCGrad",
     "RLW",
+    "RepresentationTap",
     "UncertaintyWeighting",
     "anchor_scales",
     "available_methods",

@@ -16,6 +16,7 @@ from paretosweep.problems._protocol import (
     ProblemWithTestSplit,
     TaskSpec,
     column,
+    has_shared_representation,
     has_test_split,
 )
 from paretosweep.problems._registry import (
@@ -43,6 +44,7 @@ __all__ = [
     "canonical_params_json",
     "extend_import_path",
     "column",
+    "has_shared_representation",
     "has_test_split",
     "make_problem",
     "make_problem_cached",

@@ -25,8 +25,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike
 
 from paretosweep.errors import ConfigError, ResultSchemaError
-from paretosweep.frontier._hv_estimate import hypervolume_auto
-from paretosweep.frontier._indicators import igd_plus
+from paretosweep.frontier import hypervolume_auto, igd_plus
 from paretosweep.results._schema import Objective
 
 #: ``exact_front.parquet`` metadata: JSON ``{"reference_point": [...], "hypervolume": v}`` in

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from paretosweep.errors import ConfigError, ResultSchemaError
-from paretosweep.frontier._pareto import maximise_flags
+from paretosweep.frontier import maximise_flags
 from paretosweep.results._schema import (
     FRONTIER_EXTRA_FIELDS,
     META_OBJECTIVES,

@@ -16,10 +16,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from paretosweep.frontier import SeedGroups, seed_groups
-from paretosweep.frontier._hv_estimate import hv_contributions_auto, hypervolume_auto
-from paretosweep.frontier._indicators import auto_reference_point
-from paretosweep.frontier._pareto import nan_rows, non_dominated_mask, to_minimization
+from paretosweep.frontier import (
+    SeedGroups,
+    auto_reference_point,
+    hv_contributions_auto,
+    hypervolume_auto,
+    nan_rows,
+    non_dominated_mask,
+    seed_groups,
+    to_minimization,
+)
 from paretosweep.results._exact_front import ExactFrontIndicators
 from paretosweep.results._meta import RunMeta
 from paretosweep.results._schema import FRONTIER_EXTRA_FIELDS, STDERR_SUFFIX, Objective

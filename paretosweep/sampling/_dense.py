@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from paretosweep.frontier._picks import knee_distances
+from paretosweep.frontier import knee_distances
 
 __all__ = ["crowding", "knee_distances"]
 

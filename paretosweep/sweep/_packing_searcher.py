@@ -70,7 +70,7 @@ class PackingSearcher(Searcher):
 
     def _first_pack(self) -> list[Member]:
         """The first pack :func:`make_packs` forms from the held configs (empty if none held)."""
-        from paretosweep.trial._packed import make_packs
+        from paretosweep.trial import make_packs
 
         trials = [TrialConfig.from_dict(config) for _, config in self._held]
         if not trials:
@@ -153,7 +153,7 @@ def resolve_pack_size(spec: SweepSpec, n_trials: int) -> int:
     of ``n_trials`` on the trial's device (a GPU when ``resources.gpu > 0``), for the problem's
     model size (one model is built to count its parameters, on the per-process cached problem)."""
     from paretosweep.problems import canonical_params_json, make_problem_cached
-    from paretosweep.trial._packed import auto_pack_size
+    from paretosweep.trial import auto_pack_size
 
     size = spec.budget.pack_size
     if size == "auto":

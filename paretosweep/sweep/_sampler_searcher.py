@@ -27,8 +27,7 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from paretosweep.planning import TrialConfig
-from paretosweep.sampling import Sampler
-from paretosweep.sampling._noise import weight_key
+from paretosweep.sampling import Sampler, weight_key
 from paretosweep.sweep._trainable import ROW_KEY
 
 #: ``trials_for(weights, repeat)``: the trials of a weight vector asked for the ``repeat``-th time (0 first).

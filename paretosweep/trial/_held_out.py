@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from paretosweep.errors import ParetoSweepError
-from paretosweep.problems._protocol import Problem, column, has_test_split
-from paretosweep.results._schema import as_test_column
+from paretosweep.problems import Problem, column, has_test_split
+from paretosweep.results import as_test_column
 
 
 def as_test_metrics(raw: Mapping[str, float], problem: Problem) -> dict[str, float]:

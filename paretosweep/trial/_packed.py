@@ -58,7 +58,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
-from paretosweep.problems._protocol import Problem, has_test_split
+from paretosweep.problems import Problem, has_test_split
 from paretosweep.scalarizers import effective_weights, scalarize
 from paretosweep.trial._held_out import as_test_metrics
 from paretosweep.trial._trainer import Report, TrialOutcome, _make_optimizer, train_trial

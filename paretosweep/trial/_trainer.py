@@ -21,7 +21,7 @@ import torch
 
 from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig, build_scalarizer
-from paretosweep.problems._protocol import Problem
+from paretosweep.problems import Problem
 from paretosweep.trial._held_out import final_test_metrics
 
 Report = Callable[[dict[str, Any]], None]
@@ -91,8 +91,8 @@ def _build_backward(
     task_specific = [p for p in model.parameters() if id(p) not in shared_ids]
     if method.needs_representation:
         from paretosweep.errors import ParetoSweepError
-        from paretosweep.methods._representation import RepresentationTap
-        from paretosweep.problems._protocol import has_shared_representation
+        from paretosweep.methods import RepresentationTap
+        from paretosweep.problems import has_shared_representation
 
         if not has_shared_representation(problem):  # refused at plan time; this guards direct calls
             raise ParetoSweepError(
