@@ -10,7 +10,6 @@ message that says what was expected, what was found and what to do.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -22,12 +21,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from paretosweep.errors import ParetoSweepError, ResultSchemaError
 from paretosweep.frontier import configuration_front
 from paretosweep.results import _schema as S
-from paretosweep.results import load_frontier, load_progress, load_trials
+from paretosweep.results import load_frontier, load_progress, load_trials, read_run_meta, resolve
 
 T = TypeVar("T")
 
@@ -90,21 +88,20 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
     """
     source = os.fspath(path)
     signature = run_signature(source)
-    fs, root = _resolve(source)
+    fs, root = resolve(source)
     if _file_type(fs, root) != pafs.FileType.Directory:
         raise ResultSchemaError(
             f"Expected a run directory written by `paretosweep run`. Found no directory at "
             f"`{source}`. Check the path (or the URI and its credentials)."
         )
     trials = _guarded(load_trials, source)
-    objectives: tuple[S.Objective, ...] = trials.attrs["objectives"]
+    meta = _guarded(read_run_meta, source)
+    objectives = meta.objectives
     if not objectives:
         raise ResultSchemaError(f"Expected at least one objective in `{source}`. Found an empty list.")
-    meta = _guarded(lambda p: pq.read_schema(f"{root}/{S.TRIALS_FILE}", filesystem=fs).metadata or {}, source)
-    fixed = {f.name for f in S.TRIAL_FIELDS}
-    splits = _splits(meta)
+    splits = meta.splits
     tests = set(splits.test_columns.values()) if splits is not None else set()
-    metric_columns = tuple(c for c in trials.columns if c not in fixed and c not in tests)
+    metric_columns = tuple(c for c in meta.metric_columns if c not in tests)
     if _file_type(fs, f"{root}/{S.FRONTIER_FILE}") == pafs.FileType.File:
         frontier = _guarded(load_frontier, source)
     else:  # a crash between two writes: recompute from the trials
@@ -121,11 +118,11 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         frontier=frontier,
         progress=progress,
         objectives=objectives,
-        tasks=_tasks(meta, objectives),
+        tasks=meta.tasks or tuple(dict.fromkeys(o.name for o in objectives)),
         metric_columns=metric_columns,
-        spec=_json_meta(meta, S.META_SPEC),
+        spec=meta.spec or None,
         signature=signature,
-        reference_point=_reference_point(meta, len(objectives)),
+        reference_point=meta.reference_point,
         splits=splits,
     )
 
@@ -150,7 +147,7 @@ def run_signature(path: str | os.PathLike[str]) -> Signature:
     A file that is absent (or a filesystem that cannot be reached) reads as ``-1``.
     """
     try:
-        fs, root = _resolve(os.fspath(path))
+        fs, root = resolve(os.fspath(path))
         infos = fs.get_file_info([f"{root}/{name}" for name in _FILES])
     except (OSError, ValueError, pa.ArrowException):
         return tuple((name, -1, -1) for name in _FILES)
@@ -160,63 +157,12 @@ def run_signature(path: str | os.PathLike[str]) -> Signature:
     )
 
 
-def _resolve(source: str) -> tuple[pafs.FileSystem, str]:
-    """The filesystem and root path of a local path or URI."""
-    if "://" in source:
-        try:
-            return pafs.FileSystem.from_uri(source)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise ResultSchemaError(
-                f"Expected a run path or a URI pyarrow can open (file://, s3://, gs://, hdfs://). "
-                f"Found `{source}`, which fails with: {exc}"
-            ) from exc
-    return pafs.LocalFileSystem(), Path(source).expanduser().resolve().as_posix()
-
-
 def _file_type(fs: pafs.FileSystem, path: str) -> pafs.FileType:
     """The type of ``path``; unreachable paths read as NotFound."""
     try:
         return fs.get_file_info(path).type
     except (OSError, pa.ArrowException):
         return pafs.FileType.NotFound
-
-
-def _tasks(meta: dict[bytes, bytes], objectives: tuple[S.Objective, ...]) -> tuple[str, ...]:
-    """Task names in weight order: the ``paretosweep.tasks`` metadata, else the objectives'."""
-    tasks = _json_meta(meta, S.META_TASKS)
-    if isinstance(tasks, list) and all(isinstance(t, str) for t in tasks):
-        return tuple(tasks)
-    return tuple(dict.fromkeys(o.name for o in objectives))
-
-
-def _reference_point(meta: dict[bytes, bytes], m: int) -> tuple[float, ...] | None:
-    """The ``paretosweep.reference_point`` metadata, or None when absent or malformed."""
-    value = _json_meta(meta, S.META_REFERENCE_POINT)
-    if isinstance(value, list) and len(value) == m and all(isinstance(v, (int, float)) for v in value):
-        return tuple(float(v) for v in value)
-    return None
-
-
-def _splits(meta: dict[bytes, bytes]) -> S.RunSplits | None:
-    """The ``paretosweep.splits`` metadata, or None when absent or malformed."""
-    raw = meta.get(S.META_SPLITS)
-    if raw is None:
-        return None
-    try:
-        return S.RunSplits.from_json(raw)
-    except (ValueError, TypeError):
-        return None
-
-
-def _json_meta(meta: dict[bytes, bytes], key: bytes) -> Any:
-    """A JSON metadata value, or None when absent or unreadable."""
-    raw = meta.get(key)
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 def _recompute_frontier(trials: pd.DataFrame, objectives: tuple[S.Objective, ...], reported: list[str]) -> pd.DataFrame:

@@ -17,24 +17,13 @@ from __future__ import annotations
 
 import posixpath
 import uuid
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import RunDirectoryError
-from paretosweep.results import TRIALS_FILE
-
-
-def filesystem(run_dir: str) -> tuple[pafs.FileSystem, str]:
-    """The pyarrow filesystem and path of a local path or a filesystem URI."""
-    if "://" in run_dir:
-        try:
-            return pafs.FileSystem.from_uri(run_dir)
-        except (OSError, pa.ArrowException) as error:
-            raise RunDirectoryError(f"Cannot open storage `{run_dir}`: {error}. Check the URI and its credentials.") from None
-    return pafs.LocalFileSystem(), str(Path(run_dir).resolve())
+from paretosweep.results import TRIALS_FILE, resolve
 
 
 def check_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
@@ -46,7 +35,7 @@ def check_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
     """
     if resume and overwrite:
         raise RunDirectoryError("Give either --resume or --overwrite, not both.")
-    fs, path = filesystem(run_dir)
+    fs, path = resolve(run_dir)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         return
@@ -85,7 +74,7 @@ def probe_run_dir(run_dir: str, *, keep: bool) -> None:
     Raises:
         RunDirectoryError: it cannot be created or written, naming ``storage`` and the fix.
     """
-    fs, path = filesystem(run_dir)
+    fs, path = resolve(run_dir)
     created = None
     try:
         created = _highest_missing(fs, path)
@@ -109,7 +98,7 @@ def prepare_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
         RunDirectoryError: see :func:`check_run_dir`; or it cannot be created or written.
     """
     check_run_dir(run_dir, resume=resume, overwrite=overwrite)
-    fs, path = filesystem(run_dir)
+    fs, path = resolve(run_dir)
     try:
         if overwrite and fs.get_file_info(path).type == pafs.FileType.Directory:
             fs.delete_dir(path)

@@ -21,8 +21,13 @@ from paretosweep.results._schema import (
 )
 
 
-def resolve(path: str | os.PathLike[str], filesystem: pafs.FileSystem | None) -> tuple[pafs.FileSystem, str]:
-    """(filesystem, path inside it) for a local path, a URI, or a path on ``filesystem``."""
+def resolve(path: str | os.PathLike[str], filesystem: pafs.FileSystem | None = None) -> tuple[pafs.FileSystem, str]:
+    """(filesystem, path inside it) for a local path (made absolute, ``~`` expanded), a pyarrow
+    filesystem URI (``s3://``, ``gs://``, ``file://``...), or a path on ``filesystem``.
+
+    Raises:
+        RunDirectoryError: a URI pyarrow cannot open (the message says how it failed).
+    """
     text = os.fspath(path)
     if filesystem is not None:
         return filesystem, text
@@ -30,8 +35,10 @@ def resolve(path: str | os.PathLike[str], filesystem: pafs.FileSystem | None) ->
         try:
             return pafs.FileSystem.from_uri(text)
         except (pa.ArrowException, ValueError, OSError) as exc:
-            raise RunDirectoryError(f"Cannot open `{text}` as a pyarrow filesystem URI: {exc}.") from exc
-    return pafs.LocalFileSystem(), os.path.abspath(text)
+            raise RunDirectoryError(
+                f"Cannot open storage `{text}` as a pyarrow filesystem URI ({exc}). Check the URI and its credentials."
+            ) from None
+    return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(text))
 
 
 def join(fs: pafs.FileSystem, directory: str, name: str) -> str:
