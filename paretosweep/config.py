@@ -119,7 +119,7 @@ class BudgetSpec(_Frozen):
     steps_per_epoch: int | None = Field(None, gt=0)
     lr: tuple[float, ...] = (1e-2,)
     optimizer: Literal["adam", "sgd"] = "adam"
-    #: Weight vectors trained together in one Ray trial as a vectorised ensemble (issue 7);
+    #: Weight vectors trained together in one Ray trial as a vectorised ensemble;
     #: ``auto``: from the model's parameter count and the device (paretosweep.trial._packed.auto_pack_size).
     pack_size: int | Literal["auto"] = 1
 

@@ -132,7 +132,7 @@ class MultiMNIST:
     """Two 10-way classification tasks on overlaid digits; accuracy and cross-entropy per task."""
 
     name = "multimnist"
-    #: packed trials on CPU run their members in groups of this many (issue 7; 4 was fastest, measured)
+    #: packed trials on CPU run their members in groups of this many (4 was fastest, measured)
     packed_cpu_group = 4
 
     def __init__(self, *, n_train: int, n_val: int, n_test: int, hidden: int, batch_size: int, data_seed: int) -> None:
@@ -193,7 +193,7 @@ class MultiMNIST:
         """The convolutional trunk: its output is what every head reads (MGDA-UB differentiates w.r.t. it)."""
         return trunk_module(model)
 
-    # --- packed trials (issue 7): P members' stacked parameters, see paretosweep.trial._packed ---
+    # --- packed trials: P members' stacked parameters, see paretosweep.trial._packed ---
 
     def packed_task_losses(
         self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], batch: tuple[torch.Tensor, ...], device: torch.device

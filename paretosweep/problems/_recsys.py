@@ -177,7 +177,7 @@ class RecSysFunnel:
                 parts.append(model(x[part].to(device)).squeeze(-1).double().cpu())
         return _metrics(torch.cat(parts), y)
 
-    # --- packed trials (issue 7): P members' stacked parameters, see paretosweep.trial._packed ---
+    # --- packed trials: P members' stacked parameters, see paretosweep.trial._packed ---
 
     def packed_task_losses(
         self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], batch: tuple[torch.Tensor, ...], device: torch.device

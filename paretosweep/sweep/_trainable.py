@@ -79,7 +79,7 @@ def trial_hparams(spec: SweepSpec, trial: TrialConfig) -> dict[str, Any]:
 
 
 def pack_id(trials: list[TrialConfig]) -> str:
-    """A stable id of a pack (issue 7): the same members give the same id."""
+    """A stable id of a pack: the same members give the same id."""
     import hashlib
 
     return "p-" + hashlib.sha1(json.dumps(sorted(t.trial_id for t in trials)).encode()).hexdigest()[:10]

@@ -1,4 +1,4 @@
-"""A packed sweep (issue 7) on a real local Ray: one ``trials.parquet`` row per weight vector."""
+"""A packed sweep on a real local Ray: one ``trials.parquet`` row per weight vector."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Packed trials (issue 7): a packed member equals its weight vector trained alone.
+"""Packed trials: a packed member equals its weight vector trained alone.
 
 Tolerance: held-out metrics of a packed member agree with :func:`train_trial` of the same
 trial config (same seed, hence the same initial model *and* the same batch order, since a pack
