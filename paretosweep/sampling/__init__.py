@@ -2,21 +2,11 @@
 
 One contract, :class:`Sampler` (``ask`` / ``tell``), and one factory, :func:`make_sampler`, the
 only place that switches on ``sampler.name``. Behind it: the static designs (``_designs``), the
-adaptive sampler (``_adaptive``, with ``_hull``, ``_dense``, ``_focus``, ``_noise``) and Optuna's
+adaptive sampler (``_adaptive``, with ``_targets``, ``_hull``, ``_dense``, ``_focus``, ``_noise``) and Optuna's
 samplers (``_optuna``).
 """
 
-from paretosweep.sampling._adaptive import (
-    AdaptiveSampler,
-    Gap,
-    Proposal,
-    Target,
-    default_n_initial,
-    frontier_gaps,
-    initial_design,
-    propose,
-    resolve_n_initial,
-)
+from paretosweep.sampling._adaptive import AdaptiveSampler, default_n_initial, initial_design, resolve_n_initial
 from paretosweep.sampling._base import Sampler, StaticSampler
 from paretosweep.sampling._designs import MIN_LATTICE_DIVISIONS, resolve_design
 from paretosweep.sampling._factory import RESULT_DRIVEN, describe, design_note, journal_path, make_sampler, planned_trials
@@ -31,6 +21,7 @@ from paretosweep.sampling._optuna import (
     simplex_to_unit,
     unit_to_simplex,
 )
+from paretosweep.sampling._targets import Gap, Proposal, Target, frontier_gaps, propose
 
 __all__ = [
     "MIN_LATTICE_DIVISIONS",
