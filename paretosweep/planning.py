@@ -50,6 +50,17 @@ class TrialConfig:
             "method_params": dict(self.method_params),
         }
 
+    def row_fields(self) -> dict[str, Any]:
+        """The trials.parquet columns this config fixes, whatever becomes of the trial."""
+        return {
+            "trial_id": self.trial_id,
+            "kind": self.kind,
+            "method": self.method,
+            "weights": list(self.weights) if self.weights is not None else None,
+            "seed": self.seed,
+            "lr": self.lr,
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialConfig:
         """Inverse of :meth:`to_dict`."""

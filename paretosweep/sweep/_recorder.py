@@ -136,13 +136,8 @@ class SweepRecorder(Callback):
     @staticmethod
     def _lost_row(config: TrialConfig, message: str, now: float, trial: Any) -> dict[str, Any]:
         return {
-            "trial_id": config.trial_id,
+            **config.row_fields(),
             "status": "failed",
-            "kind": config.kind,
-            "method": config.method,
-            "weights": list(config.weights) if config.weights is not None else None,
-            "seed": config.seed,
-            "lr": config.lr,
             "error": message,
             "started_at": now,
             "finished_at": now,

@@ -45,16 +45,11 @@ def _short_error(error: BaseException) -> str:
 def outcome_row(trial: TrialConfig, outcome: TrialOutcome, *, started_at: float, epochs: int, node: str, device: str, hparams: dict[str, Any]) -> dict[str, Any]:
     """The ``trials.parquet`` row of a finished trial (the storage contract's columns)."""
     return {
-        "trial_id": trial.trial_id,
+        **trial.row_fields(),
         "status": outcome.status,
-        "kind": trial.kind,
         "scalarizer": hparams.get("scalarizer") if trial.kind == "scalarization" else None,
-        "method": trial.method,
-        "weights": list(trial.weights) if trial.weights is not None else None,
         "effective_weights_mean": outcome.effective_weights_mean,
         "effective_weights_final": outcome.effective_weights_final,
-        "seed": trial.seed,
-        "lr": trial.lr,
         "epochs": epochs,
         "hparams": json.dumps(hparams, sort_keys=True),
         "error": outcome.error,
