@@ -20,8 +20,7 @@ from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
 from paretosweep.problems import make_problem
 from paretosweep.simplex import dirichlet
-from paretosweep.trial import train_packed, train_trial
-from paretosweep.trial._packed import auto_pack_size, make_packs
+from paretosweep.trial import auto_pack_size, make_packs, train_packed, train_trial
 
 CPU = torch.device("cpu")
 RTOL = 1e-4
