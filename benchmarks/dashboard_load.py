@@ -36,10 +36,11 @@ from plotly.io.json import to_json_plotly
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from synthetic_run import write_synthetic_run  # noqa: E402
+
 from paretosweep.dashboard import _figures as F  # noqa: E402
 from paretosweep.dashboard import _info as I  # noqa: E402
 from paretosweep.dashboard import load_run  # noqa: E402
-from synthetic_run import write_synthetic_run  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -4,7 +4,7 @@ The code lives in the repository's ``dashboards/`` folder and is mapped onto the
 setuptools (``package-dir``). Data flows one way:
 
 ``_data`` (Parquet -> :class:`RunData`) -> ``_info`` / ``_trial`` (pure: records ->
-NamedTuple infos) -> ``_figures`` (pure: infos -> ``go.Figure``) -> ``app`` (Dash: the
+NamedTuple infos) -> ``_figures`` / ``_curves`` (pure: infos -> ``go.Figure``) -> ``app`` (Dash: the
 ``_layout`` of the page, thin ``_callbacks`` and ``_selection`` callbacks) and ``report``
 (one self-contained HTML file).
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from dash import ALL, MATCH, Dash, Input, Output, Patch, State, ctx, no_update
 from dash.exceptions import PreventUpdate
+
+from paretosweep.dashboard import _curves as C
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, RunRegistry
@@ -114,12 +116,12 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
     @app.callback(*redraw("scatter", "x", "y"))
     def scatter(_: int, x: str | None, y: str | None, selection: dict[str, Any] | None) -> Any:
         if derived.registry.get(run_index())[0] is None:
-            return F.message_figure(UNREADABLE)
+            return C.message_figure(UNREADABLE)
         _r, points, _t, _f = derived.get(run_index())
         if x is None or y is None:
             raise PreventUpdate
         if not any(len(g.trial_ids) for g in points.groups):
-            return F.message_figure("No completed trial yet.")
+            return C.message_figure("No completed trial yet.")
         return F.frontier_scatter(I.scatter_info(points, x, y), selected=selected_ids(selection))
 
     @app.callback(*reselect("scatter", "x", "y"), prevent_initial_call=True)
@@ -180,9 +182,9 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
     @app.callback(Output(cid("progress", MATCH), "figure"), Input(cid("version", MATCH), "data"))
     def progress(_: int) -> Any:
         if derived.registry.get(run_index())[0] is None:
-            return F.message_figure(UNREADABLE)
+            return C.message_figure(UNREADABLE)
         run, _p, _t, _f = derived.get(run_index())
-        return F.progress_figure(I.progress_info(run.progress))
+        return C.progress_figure(I.progress_info(run.progress))
 
     @app.callback(
         Output(cid("trial", MATCH), "children"),
@@ -198,4 +200,4 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
         run, _p, _t, front = derived.get(run_index())
         info = trial_info(run.trials, str(trial_id), frontier_ids=front, tasks=run.tasks,
                           metric_columns=run.metric_columns, test_columns=run.test_columns)
-        return trial_panel(info, F.epoch_curves(info), run_index())
+        return trial_panel(info, C.epoch_curves(info), run_index())

@@ -12,6 +12,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 from dash import dcc, html
+
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, RunRegistry
 from paretosweep.dashboard._trial import TrialInfo

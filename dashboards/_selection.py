@@ -12,10 +12,10 @@ from typing import Any
 
 from dash import MATCH, Dash, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
+
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._callbacks import Derived, selected_ids
 from paretosweep.dashboard._layout import cid
-
 from paretosweep.exports import export_records, to_csv, to_json
 
 _VIEWS = {"scatter": "frontier scatter", "splom": "scatter matrix", "parcoords": "parallel coordinates",

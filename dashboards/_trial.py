@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+
 from paretosweep.dashboard._info import weight_matrix
 
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from dash import Dash
+
 from paretosweep.dashboard._callbacks import Derived, register_data_callbacks, register_figure_callbacks
 from paretosweep.dashboard._data import RunRegistry
 from paretosweep.dashboard._layout import page_layout

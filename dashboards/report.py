@@ -16,10 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import plotly.graph_objects as go
+
+from paretosweep.dashboard import _curves as C
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, load_run
-
 from paretosweep.exports import export_records, to_json
 
 _CSS = """
@@ -70,7 +71,7 @@ def report_figures(run: RunData) -> list[tuple[str, go.Figure]]:
         figures.append(("Parallel coordinates", F.parallel_coordinates(table, color_column=columns[0])))
     if len(run.tasks) == 3:
         figures.append((f"Weights, coloured by {columns[0]}", F.weight_ternary(points, color_column=columns[0])))
-    figures.append(("Progress", F.progress_figure(I.progress_info(run.progress))))
+    figures.append(("Progress", C.progress_figure(I.progress_info(run.progress))))
     return figures
 
 

@@ -30,13 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from paretosweep.cluster._address import (
-    ClusterError,
-    JobNotFoundError,
-    _address_env_cleared,
-    check_jobs_api,
-    jobs_api_url,
-)
+from paretosweep.cluster._address import ClusterError, JobNotFoundError, _address_env_cleared, check_jobs_api, jobs_api_url
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError
 

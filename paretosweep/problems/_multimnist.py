@@ -32,15 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paretosweep.problems._common import (
-    check_int,
-    chunks,
-    evaluating,
-    seeded_module,
-    shuffled_batches,
-    trunk_module,
-    trunk_parameters,
-)
+from paretosweep.problems._common import check_int, chunks, evaluating, seeded_module, shuffled_batches, trunk_module, trunk_parameters
 from paretosweep.problems._protocol import Metric, TaskSpec, column
 from paretosweep.problems._registry import register_problem
 

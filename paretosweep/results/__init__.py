@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from paretosweep.results._fs import atomic_write_table, resolve
 from paretosweep.results._meta import RunMeta
-from paretosweep.results._readers import (
-    load_frontier,
-    load_progress,
-    load_trials,
-    read_objectives,
-    read_run_meta,
-)
+from paretosweep.results._readers import load_frontier, load_progress, load_trials, read_objectives, read_run_meta
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE,
     FRONTIER_EXTRA_FIELDS,

@@ -146,6 +146,11 @@ class ExactFrontIndicators:
         points = exact_front_from_table(table, objectives, path)
         return cls(points, [o.direction for o in objectives], known_hypervolume_from_metadata(table.schema.metadata))
 
+    def table(self, objectives: Sequence[Objective], metadata: dict[bytes, bytes]) -> pa.Table:
+        """``exact_front.parquet``: the points, the run's metadata and the known hypervolume (if any)."""
+        known = known_hypervolume_metadata(*next(iter(self.known.items()))) if self.known else {}
+        return exact_front_table(self.points, objectives).replace_schema_metadata({**metadata, **known})
+
     def exact_hypervolume(self, reference_point: Sequence[float]) -> float:
         """HV of the exact front at ``reference_point`` (exact or estimated, see ``hypervolume_auto``)."""
         key = tuple(float(v) for v in reference_point)

@@ -13,12 +13,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from paretosweep.errors import ResultSchemaError, RunDirectoryError
-from paretosweep.results._schema import (
-    META_OBJECTIVES,
-    META_SCHEMA_VERSION,
-    SCHEMA_VERSION,
-    progress_schema,
-)
+from paretosweep.results._schema import META_OBJECTIVES, META_SCHEMA_VERSION, SCHEMA_VERSION, progress_schema
 
 
 def resolve(path: str | os.PathLike[str], filesystem: pafs.FileSystem | None = None) -> tuple[pafs.FileSystem, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,18 @@ from paretosweep.frontier import (
 )
 from paretosweep.results._exact_front import ExactFrontIndicators
 from paretosweep.results._meta import RunMeta
-from paretosweep.results._schema import FRONTIER_EXTRA_FIELDS, STDERR_SUFFIX, Objective
+from paretosweep.results._schema import (
+    FRONTIER_EXTRA_FIELDS,
+    FRONTIER_FILE,
+    META_HV_CONTRIBUTION,
+    PROGRESS_FILE,
+    STDERR_SUFFIX,
+    TRIALS_FILE,
+    Objective,
+    frontier_schema,
+    progress_schema,
+    trials_schema,
+)
 
 
 def frontier_columns(
@@ -169,3 +181,24 @@ def first_batch_reference(trials: pa.Table, objectives: Sequence[Objective]) -> 
         return None, rule
     point = auto_reference_point(finite, [o.direction for o in objectives], margin=FIRST_BATCH_MARGIN)
     return tuple(point.tolist()), rule
+
+
+def elapsed_since_first(trials: pa.Table, now: datetime, default_start: datetime) -> float:
+    """Seconds from the earliest ``started_at`` (else ``finished_at``) of the trials to ``now``."""
+    for key in ("started_at", "finished_at"):
+        times = [t for t in trials.column(key).to_pylist() if t is not None]
+        if times:
+            return max(0.0, (now - min(times)).total_seconds())
+    return (now - default_start).total_seconds()
+
+
+def run_files(trials: pa.Table, progress: pa.Table, meta: RunMeta) -> list[tuple[str, pa.Table]]:
+    """The three files of the storage contract, each with its schema and the run's metadata."""
+    metadata = meta.encode()
+    front, label = frontier_table(trials, meta)
+    front_schema = frontier_schema(meta.metric_columns, [o.column for o in meta.objectives])
+    return [
+        (TRIALS_FILE, trials.cast(trials_schema(meta.metric_columns).with_metadata(metadata))),
+        (FRONTIER_FILE, front.cast(front_schema.with_metadata({**metadata, META_HV_CONTRIBUTION: label}))),
+        (PROGRESS_FILE, progress.cast(progress_schema().with_metadata(metadata))),
+    ]

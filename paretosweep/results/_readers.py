@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.fs as pafs
 
-from paretosweep.results._fs import join, read_table, resolve
+from paretosweep.results._exact_front import ExactFrontIndicators
+from paretosweep.results._fs import check_columns, complete_progress, join, read_table, resolve
 from paretosweep.results._meta import RunMeta
 from paretosweep.results._schema import (
+    EXACT_FRONT_FILE,
     FRONTIER_FILE,
     META_OBJECTIVES,
+    PROGRESS_BASE_FIELDS,
     PROGRESS_FILE,
+    TRIAL_FIELDS,
     TRIALS_FILE,
     Objective,
     objectives_from_json,
+    trials_schema,
 )
 
 
@@ -64,3 +71,37 @@ def read_run_meta(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem |
     """The run's metadata (objectives, tasks, metric columns, reference point, splits, spec) from its trials.parquet."""
     fs, file_path, run = _run_file(path, TRIALS_FILE, filesystem)
     return RunMeta.decode(read_table(fs, file_path, run), file_path)
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What a run directory holds, read back for its store: metadata, trials, progress (None if absent), exact front."""
+
+    meta: RunMeta
+    trials: pa.Table
+    progress: pa.Table | None
+    exact: ExactFrontIndicators | None
+
+
+def read_stored_run(fs: pafs.FileSystem, root: str, location: str) -> StoredRun:
+    """Read and check a run directory's files (``trials.parquet`` must exist).
+
+    Raises:
+        ResultSchemaError: a file is corrupt, foreign, or of another schema version.
+    """
+    path = join(fs, root, TRIALS_FILE)
+    table = read_table(fs, path, location)
+    check_columns(table, TRIAL_FIELDS, path, prefix=True)
+    meta = RunMeta.decode(table, path)
+    trials = table.replace_schema_metadata(None).cast(trials_schema(meta.metric_columns))
+    progress = None
+    progress_path = join(fs, root, PROGRESS_FILE)
+    if fs.get_file_info(progress_path).type != pafs.FileType.NotFound:
+        loaded = read_table(fs, progress_path, location)
+        check_columns(loaded, PROGRESS_BASE_FIELDS, progress_path, prefix=True)
+        progress = complete_progress(loaded.replace_schema_metadata(None))
+    exact = None
+    exact_path = join(fs, root, EXACT_FRONT_FILE)
+    if fs.get_file_info(exact_path).type != pafs.FileType.NotFound:
+        exact = ExactFrontIndicators.stored(read_table(fs, exact_path, location), meta.objectives, exact_path)
+    return StoredRun(meta, trials, progress, exact)

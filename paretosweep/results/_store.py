@@ -22,43 +22,23 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from paretosweep.errors import ConfigError, ResultSchemaError, RunDirectoryError
-from paretosweep.results._exact_front import (
-    ExactFrontIndicators,
-    exact_front_table,
-    known_hypervolume_metadata,
-)
-from paretosweep.results._fs import (
-    atomic_write_table,
-    check_columns,
-    complete_progress,
-    join,
-    read_table,
-    resolve,
-)
+from paretosweep.results._exact_front import ExactFrontIndicators
+from paretosweep.results._fs import atomic_write_table, join, resolve
 from paretosweep.results._meta import RunMeta, validate_meta
-from paretosweep.results._progress import (
-    first_batch_reference,
-    frontier_table,
-    progress_row,
-)
-from paretosweep.results._readers import load_table
+from paretosweep.results._progress import elapsed_since_first, first_batch_reference, progress_row, run_files
+from paretosweep.results._readers import load_table, read_stored_run
 from paretosweep.results._rows import clean_row, rows_to_table
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE,
     FRONTIER_FILE,
-    META_HV_CONTRIBUTION,
-    PROGRESS_BASE_FIELDS,
     PROGRESS_FILE,
-    TRIAL_FIELDS,
     TRIALS_FILE,
     Objective,
     RunSplits,
-    frontier_schema,
     progress_schema,
     trials_schema,
 )
 
-_TIMESTAMPS = ("started_at", "finished_at")
 #: Progress columns recomputed by ``recompute_progress`` (all but counts and times).
 _RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolume_stderr", "igd_plus", "hv_ratio", "clipped")
 #: Rows ingested one batch at a time make one Arrow chunk each; past this many the table is compacted.
@@ -71,14 +51,6 @@ class RunStore:
     ``RunStore(path)`` binds to a directory and, if it already holds a run, re-reads it so
     a resumed sweep keeps every stored row; call ``create(...)`` to start a new run there.
     Rows are kept in memory in ingestion order; ``write()`` rewrites the files atomically.
-
-    Example:
-        store = RunStore("runs/toy")
-        if not store.exists():
-            store.create(objectives=objs, tasks=["left", "right"],
-                         metric_columns=["left_loss", "right_loss"], reference_point=None, spec={})
-        store.ingest([row])
-        store.write()
 
     Args:
         path_or_uri: local directory or pyarrow filesystem URI.
@@ -233,22 +205,11 @@ class RunStore:
         return self
 
     def _load(self) -> None:
-        path = self._file(TRIALS_FILE)
-        table = read_table(self._fs, path, self._location)
-        check_columns(table, TRIAL_FIELDS, path, prefix=True)
-        meta = RunMeta.decode(table, path)
-        self._trials = table.replace_schema_metadata(None).cast(trials_schema(meta.metric_columns))
+        stored = read_stored_run(self._fs, self._root, self._location)
+        self._meta, self._trials, self._exact = stored.meta, stored.trials, stored.exact
+        if stored.progress is not None:  # absent after a crash between two writes
+            self._progress = stored.progress
         self._ids = set(self._trials.column("trial_id").to_pylist())
-        self._meta = meta
-        progress = self._file(PROGRESS_FILE)
-        if self._fs.get_file_info(progress).type != pafs.FileType.NotFound:  # absent after a crash
-            loaded = read_table(self._fs, progress, self._location)
-            check_columns(loaded, PROGRESS_BASE_FIELDS, progress, prefix=True)
-            self._progress = complete_progress(loaded.replace_schema_metadata(None))
-        self._exact = None
-        exact = self._file(EXACT_FRONT_FILE)
-        if self._fs.get_file_info(exact).type != pafs.FileType.NotFound:
-            self._exact = ExactFrontIndicators.stored(read_table(self._fs, exact, self._location), meta.objectives, exact)
 
     def set_exact_front(
         self,
@@ -282,12 +243,9 @@ class RunStore:
             points, columns=columns, directions=directions, objectives=meta.objectives,
             hypervolume=hypervolume, reference_point=reference_point,
         )
-        aligned, known = front.points, front.known
-        if self._exact is not None and np.array_equal(aligned, self._exact.points) and known == self._exact.known:
+        if self._exact is not None and np.array_equal(front.points, self._exact.points) and front.known == self._exact.known:
             return
-        table = exact_front_table(aligned, meta.objectives)
-        metadata = {**meta.encode(), **(known_hypervolume_metadata(*next(iter(known.items()))) if known else {})}
-        atomic_write_table(table.replace_schema_metadata(metadata), self._file(EXACT_FRONT_FILE), self._fs)
+        atomic_write_table(front.table(meta.objectives, meta.encode()), self._file(EXACT_FRONT_FILE), self._fs)
         self._exact = front
         if self._progress.num_rows:
             self.recompute_progress()
@@ -296,12 +254,9 @@ class RunStore:
     def ingest(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Add trial rows whose ``trial_id`` is new; returns how many were added.
 
-        A row whose ``trial_id`` is already stored (or repeated within ``rows``) is skipped:
-        the first write wins, so ingesting the same rows again changes nothing. All rows are
-        validated before any is added. Missing optional columns become null. ``started_at``
-        and ``finished_at`` accept datetimes (a naive one is local time, as from
-        ``datetime.now()``), numpy datetime64 (UTC) or epoch seconds. ``hparams`` and
-        ``history`` accept a JSON string or a JSON-able object.
+        A row whose ``trial_id`` is already stored (or repeated within ``rows``) is skipped: the
+        first write wins, so ingesting the same rows again changes nothing. All rows are validated
+        before any is added (see ``_rows.clean_row`` for the accepted value types).
 
         Raises:
             ResultSchemaError: on an unknown column, a bad ``status``/``kind`` or a value
@@ -345,7 +300,7 @@ class RunStore:
             self._fix_from_first_batch()
         row = progress_row(self._trials, self._require(), self._require().reference_point, self._exact)
         now = datetime.now(timezone.utc)
-        row["elapsed_seconds"] = self._elapsed(now) if elapsed_seconds is None else float(elapsed_seconds)
+        row["elapsed_seconds"] = elapsed_since_first(self._trials, now, self._opened_at) if elapsed_seconds is None else float(elapsed_seconds)
         row["time"] = now
         last = self._progress.column("trials_done").to_pylist()[-1:]
         if row["trials_done"] and last != [row["trials_done"]]:
@@ -435,22 +390,6 @@ class RunStore:
     def _file(self, name: str) -> str:
         return join(self._fs, self._root, name)
 
-    def _elapsed(self, now: datetime) -> float:
-        for key in _TIMESTAMPS:
-            times = [t for t in self._trials.column(key).to_pylist() if t is not None]
-            if times:
-                return max(0.0, (now - min(times)).total_seconds())
-        return (now - self._opened_at).total_seconds()
-
     def _write_files(self) -> None:
-        meta = self._require()
-        metadata = meta.encode()
-        front, label = frontier_table(self._trials, meta)
-        front_schema = frontier_schema(meta.metric_columns, [o.column for o in meta.objectives])
-        front_schema = front_schema.with_metadata({**metadata, META_HV_CONTRIBUTION: label})
-        for name, table, schema in (
-            (TRIALS_FILE, self._trials, trials_schema(meta.metric_columns).with_metadata(metadata)),
-            (FRONTIER_FILE, front, front_schema),
-            (PROGRESS_FILE, self._progress, progress_schema().with_metadata(metadata)),
-        ):
-            atomic_write_table(table.cast(schema), self._file(name), self._fs)
+        for name, table in run_files(self._trials, self._progress, self._require()):
+            atomic_write_table(table, self._file(name), self._fs)

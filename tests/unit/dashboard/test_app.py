@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from paretosweep.dashboard import app as dashboard_app
 from paretosweep.dashboard import create_app, serve
-
 from tests.synthetic_run import write_synthetic_run
 
 

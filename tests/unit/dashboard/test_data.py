@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from paretosweep.dashboard._data import RunRegistry, load_run, run_signature
 
+from paretosweep.dashboard._data import RunRegistry, load_run, run_signature
 from paretosweep.errors import ResultSchemaError
 from paretosweep.results import FRONTIER_FILE, PROGRESS_FILE, TRIALS_FILE
 from tests.synthetic_run import write_synthetic_run

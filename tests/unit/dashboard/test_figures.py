@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+
+from paretosweep.dashboard import _curves as C
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._trial import trial_info
-
 from paretosweep.results import Objective
 from tests.unit.dashboard._frames import FRONTIER_IDS, OBJECTIVES, TASKS, trials
 
@@ -127,18 +128,18 @@ def test_ternary_for_three_tasks_and_a_clear_error_otherwise(points: I.PointsInf
 
 def test_progress_and_epoch_curves() -> None:
     progress = I.ProgressInfo(np.array([1.0, 2.0]), np.array([3.0, 7.0]), np.array([0.1, 0.3]), np.array([1.0, 2.0]))
-    fig = F.progress_figure(progress)
+    fig = C.progress_figure(progress)
     assert [list(t.x) for t in fig.data] == [[1.0, 2.0], [3.0, 7.0]]
     assert all(list(t.y) == [0.1, 0.3] for t in fig.data)
     info = trial_info(trials(), "t2", frontier_ids=FRONTIER_IDS, tasks=TASKS, metric_columns=["a_loss", "b_acc"])
-    curves = F.epoch_curves(info)
+    curves = C.epoch_curves(info)
     assert [t.name for t in curves.data] == ["a_loss", "b_acc"] and list(curves.data[0].y) == [0.5, 0.2]
 
 
 def test_empty_states_say_so() -> None:
     empty = I.ProgressInfo(*(np.empty(0) for _ in range(4)))
-    assert "No progress rows yet" in F.progress_figure(empty).layout.annotations[0].text
-    assert F.message_figure("No completed trial yet.").layout.annotations[0].text == "No completed trial yet."
+    assert "No progress rows yet" in C.progress_figure(empty).layout.annotations[0].text
+    assert C.message_figure("No completed trial yet.").layout.annotations[0].text == "No completed trial yet."
 
 
 def test_parallel_coordinates_of_a_huge_run_draw_a_labelled_subset(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,4 +152,4 @@ def test_parallel_coordinates_of_a_huge_run_draw_a_labelled_subset(monkeypatch: 
 
 def test_a_flat_zero_hypervolume_is_explained() -> None:
     zero = I.ProgressInfo(np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.zeros(2), np.array([1.0, 2.0]))
-    assert "no trial beats the reference point" in F.progress_figure(zero).layout.annotations[0].text
+    assert "no trial beats the reference point" in C.progress_figure(zero).layout.annotations[0].text

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._trial import trial_info
-
 from paretosweep.frontier import non_dominated_mask
 from tests.unit.dashboard._frames import FRONTIER_IDS, OBJECTIVES, TASKS, trials
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from paretosweep.dashboard import _figures as F
+
+from paretosweep.dashboard import _curves as C
 from paretosweep.dashboard import _info as I
 
 
@@ -18,7 +19,7 @@ def test_an_estimated_hypervolume_is_drawn_as_estimate_plus_minus_stderr() -> No
     info = I.progress_info(progress_frame(hypervolume_method=["exact", "monte_carlo", "monte_carlo"],
                                           hypervolume_stderr=[0.0, 0.01, 0.02]))
     np.testing.assert_array_equal(info.hypervolume_stderr, [np.nan, 0.01, 0.02])
-    fig = F.progress_figure(info)
+    fig = C.progress_figure(info)
     assert len(fig.data) == 2  # trials done, compute: no indicator row without an exact front
     for trace in fig.data:
         assert list(trace.error_y.array) == [0.0, 0.01, 0.02] and trace.error_y.visible
@@ -28,7 +29,7 @@ def test_an_estimated_hypervolume_is_drawn_as_estimate_plus_minus_stderr() -> No
 
 
 def test_exact_hypervolume_has_no_error_bars_and_no_estimate_label() -> None:
-    fig = F.progress_figure(I.progress_info(progress_frame(hypervolume_method=["exact"] * 3,
+    fig = C.progress_figure(I.progress_info(progress_frame(hypervolume_method=["exact"] * 3,
                                                           hypervolume_stderr=[0.0] * 3)))
     assert all(trace.error_y.array is None for trace in fig.data)
     assert fig.layout.yaxis.title.text == "hypervolume"
@@ -38,7 +39,7 @@ def test_exact_hypervolume_has_no_error_bars_and_no_estimate_label() -> None:
 def test_hv_ratio_and_igd_plus_get_a_second_row_when_present() -> None:
     frame = progress_frame(hypervolume_method=["exact"] * 3, hypervolume_stderr=[0.0] * 3,
                            hv_ratio=[0.5, 0.8, 0.95], igd_plus=[0.2, 0.1, None])
-    fig = F.progress_figure(I.progress_info(frame))
+    fig = C.progress_figure(I.progress_info(frame))
     by_name = {}
     for trace in fig.data:
         by_name.setdefault(trace.name, []).append(trace)
@@ -52,5 +53,5 @@ def test_hv_ratio_and_igd_plus_get_a_second_row_when_present() -> None:
 def test_files_without_the_new_columns_still_draw() -> None:
     info = I.progress_info(progress_frame())
     assert info.hypervolume_stderr is None and info.hv_ratio is None and info.igd_plus is None
-    fig = F.progress_figure(info)
+    fig = C.progress_figure(info)
     assert len(fig.data) == 2 and fig.layout.yaxis.title.text == "hypervolume"

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from paretosweep.dashboard import load_run, write_report
 from paretosweep.dashboard.report import report_figures
-
 from paretosweep.errors import ResultSchemaError
 from paretosweep.exports import export_records, to_json
 from tests.synthetic_run import write_synthetic_run

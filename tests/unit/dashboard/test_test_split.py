@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dash import html
+
+from paretosweep.dashboard import _curves as C
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import load_run
 from paretosweep.dashboard._layout import summary_text, trial_panel
 from paretosweep.dashboard._trial import trial_info
 from paretosweep.dashboard.report import write_report
-
 from paretosweep.results import RunSplits, RunStore
 from tests.unit.dashboard._frames import FRONTIER_IDS, OBJECTIVES, TASKS, trial, trials
 
@@ -50,7 +51,7 @@ def test_trial_panel_puts_the_test_value_beside_each_validation_metric() -> None
                       test_columns=TESTS)
     assert dict(info.metrics) == {"a_loss": 0.2, "b_acc": 0.7}
     assert dict(info.test_metrics) == pytest.approx({"a_loss": 0.25, "b_acc": 0.6})
-    panel = trial_panel(info, F.epoch_curves(info), 0)
+    panel = trial_panel(info, C.epoch_curves(info), 0)
     metrics = next(c for c in _walk(panel) if isinstance(c, html.Table) and c.className == "trial-metrics")
     rows = [[cell.children for cell in tr.children] for tr in metrics.children]
     assert rows == [["metric", "validation", "test"], ["a_loss", "0.2", "0.25"], ["b_acc", "0.7", "0.6"]]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from paretosweep.dashboard._trial import trial_info
 
+from paretosweep.dashboard._trial import trial_info
 from tests.unit.dashboard._frames import FRONTIER_IDS, TASKS, trials
 
 

@@ -9,15 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from paretosweep.errors import ResultSchemaError
-from paretosweep.results import (
-    FRONTIER_FILE,
-    PROGRESS_FILE,
-    TRIALS_FILE,
-    RunStore,
-    load_frontier,
-    load_trials,
-    read_objectives,
-)
+from paretosweep.results import FRONTIER_FILE, PROGRESS_FILE, TRIALS_FILE, RunStore, load_frontier, load_trials, read_objectives
 from tests.unit.results._rows import new_run, row
 
 

@@ -8,16 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from paretosweep.errors import ConfigError
-from paretosweep.results import (
-    FRONTIER_FILE,
-    META_SPLITS,
-    PROGRESS_FILE,
-    TRIALS_FILE,
-    Objective,
-    RunSplits,
-    RunStore,
-    as_test_column,
-)
+from paretosweep.results import FRONTIER_FILE, META_SPLITS, PROGRESS_FILE, TRIALS_FILE, Objective, RunSplits, RunStore, as_test_column
 from tests.unit.results._rows import row
 
 OBJECTIVES = (Objective("left", "left_loss", "min"), Objective("right", "right_loss", "min"))

@@ -15,12 +15,7 @@ import paretosweep
 from paretosweep.errors import ConfigError
 from paretosweep.planning import build_plan
 from paretosweep.sampling import STUDY_FILE, unit_to_simplex
-from paretosweep.sampling._optuna import (
-    check_gp_support,
-    gp_startup_trials,
-    make_optuna_sampler,
-    nsga2_population,
-)
+from paretosweep.sampling._optuna import check_gp_support, gp_startup_trials, make_optuna_sampler, nsga2_population
 from paretosweep.sweep._driver import searcher_for as sweep_searcher
 from paretosweep.sweep._sampler_searcher import SamplerSearcher
 from paretosweep.sweep._trainable import ROW_KEY
