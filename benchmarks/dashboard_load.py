@@ -43,8 +43,15 @@ from paretosweep.dashboard import _info as I  # noqa: E402
 from paretosweep.dashboard import load_run  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 HEADING = "## dashboard_load"
 _DRAWN = """(kind) => {
     const el = document.getElementById(JSON.stringify({run: 0, type: kind}));
@@ -84,14 +91,17 @@ def build_figures(run_dir: Path) -> dict[str, float]:
     table = I.table_info(points)
     t2 = time.perf_counter()
     cols = [o.column for o in run.objectives]
-    figures = [F.frontier_scatter(I.scatter_info(points, cols[0], cols[1])), F.scatter_matrix(points),
-               F.parallel_coordinates(table, color_column=cols[0]), F.progress_figure(I.progress_info(run.progress))]
+    figures = [
+        F.frontier_scatter(I.scatter_info(points, cols[0], cols[1])),
+        F.scatter_matrix(points),
+        F.parallel_coordinates(table, color_column=cols[0]),
+        F.progress_figure(I.progress_info(run.progress)),
+    ]
     if len(run.tasks) == 3:
         figures.append(F.weight_ternary(points, color_column=cols[0]))
     t3 = time.perf_counter()
     size = sum(len(to_json_plotly(f)) for f in figures)
-    return {"load_s": t1 - t0, "infos_s": t2 - t1, "figures_s": t3 - t2, "json_mb": size / 1e6,
-            "frontier": float(len(run.frontier))}
+    return {"load_s": t1 - t0, "infos_s": t2 - t1, "figures_s": t3 - t2, "json_mb": size / 1e6, "frontier": float(len(run.frontier))}
 
 
 TABS = {"splom": "Scatter matrix", "parcoords": "Parallel coordinates", "ternary": "Weights (ternary)"}
@@ -142,9 +152,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.trials:
-            run = write_synthetic_run(Path(tmp) / f"run{n}", n_trials=n, tasks=tasks,
-                                      n_method_trials=max(3, n // 300), n_failed=max(2, n // 2000),
-                                      n_diverged=max(1, n // 5000), seed=0)
+            run = write_synthetic_run(
+                Path(tmp) / f"run{n}",
+                n_trials=n,
+                tasks=tasks,
+                n_method_trials=max(3, n // 300),
+                n_failed=max(2, n // 2000),
+                n_diverged=max(1, n // 5000),
+                seed=0,
+            )
             built = build_figures(run)
             port = free_port()
             t0 = time.perf_counter()
@@ -179,9 +195,11 @@ def _table(
         "",
         "Synthetic run with the real Parquet schema; one row per run size. *First render*: page load until the "
         "frontier scatter is drawn; *all views*: until the progress plot is drawn and then the scatter-matrix, parallel-coordinates"
-        + (" and ternary" if args.tasks == 3 else "") + f" tabs, opened one after the other, are drawn (median of {args.repeats} fresh pages "
+        + (" and ternary" if args.tasks == 3 else "")
+        + f" tabs, opened one after the other, are drawn (median of {args.repeats} fresh pages "
         "after a first, cold one). *Cold first render*: the first page after the server started. WebGL runs "
-        "in software (SwiftShader, `--disable-gpu`), so a browser with a GPU draws the WebGL views faster. *Server start*: `serve()` in a subprocess until the page answers (includes reading the run).",
+        "in software (SwiftShader, `--disable-gpu`), so a browser with a GPU draws the WebGL views faster. "
+        "*Server start*: `serve()` in a subprocess until the page answers (includes reading the run).",
         "",
         "| trials | frontier | load_run (s) | infos (s) | figures (s) | figure JSON (MB) | server start (s) "
         "| cold first render (s) | first render (s) | all views (s) |",

@@ -47,7 +47,10 @@ def exact_seconds(n_objectives: int, n_points: int, *, timeout: float) -> float 
     try:
         done = subprocess.run(
             [sys.executable, "-c", _CHILD, str(n_objectives), str(n_points)],
-            capture_output=True, text=True, timeout=timeout, check=True,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
         )
     except subprocess.TimeoutExpired:
         return None

@@ -116,8 +116,14 @@ class Runner:
         self.total = continuous() if continuous else hypervolume(self.front, reference_point=self.reference, directions=self.directions)
 
     def spec(self, seed: int, n: int):
-        return parse_spec({**self.base, "sampler": {"name": "adaptive", "floor": FLOOR, "tolerance": self.tolerance},
-                           "budget": {**self.base["budget"], "n_weights": n}, "seed": seed})
+        return parse_spec(
+            {
+                **self.base,
+                "sampler": {"name": "adaptive", "floor": FLOOR, "tolerance": self.tolerance},
+                "budget": {**self.base["budget"], "n_weights": n},
+                "seed": seed,
+            }
+        )
 
     def run(self, weights: np.ndarray, seed: int) -> np.ndarray:
         """``[k, m]`` objective values of the trials at ``weights`` (seed ``seed``); trains those not cached.
@@ -169,8 +175,15 @@ def curve(runner: Runner, sampler: str, seed: int, budgets: list[int]) -> tuple[
 def adaptive_trials(runner: Runner, seed: int, nmax: int) -> tuple[np.ndarray, float]:
     """The adaptive sampler's trials in order (at most nmax), and the seconds its asks took."""
     spec = runner.spec(seed, nmax)
-    sampler = AdaptiveSampler(m=runner.m, scalarizer=spec.scalarizer.name, n_weights=nmax, tolerance=runner.tolerance,
-                              batch=spec.sampler.batch, floor=FLOOR, seed=seed)
+    sampler = AdaptiveSampler(
+        m=runner.m,
+        scalarizer=spec.scalarizer.name,
+        n_weights=nmax,
+        tolerance=runner.tolerance,
+        batch=spec.sampler.batch,
+        floor=FLOOR,
+        seed=seed,
+    )
     values_all, asking = [], 0.0
     while True:
         started = time.perf_counter()
@@ -216,7 +229,9 @@ def best_n_hv(runner: Runner, budgets: list[int]) -> tuple[dict[int, float], str
         from tests._fronts import best_k_point_hypervolume_2d
 
         front = runner.front[:: max(1, len(runner.front) // 2000)]
-        return {n: float(best_k_point_hypervolume_2d(front, n, runner.reference)) / runner.total for n in budgets}, "best N points on the exact front"
+        return {
+            n: float(best_k_point_hypervolume_2d(front, n, runner.reference)) / runner.total for n in budgets
+        }, "best N points on the exact front"
     candidates = runner.problem.exact_front(lattice_size(runner.m, 59)).points
     chosen: list[np.ndarray] = []
     out: dict[int, float] = {}
@@ -267,8 +282,15 @@ def load_reused(paths: list[Path]) -> dict[str, dict]:
     return out
 
 
-def measure(name: str, seeds: int, budgets_arg: list[int] | None, tolerance: float, cache: dict[str, list[float]],
-            samplers: list[str], reused: dict | None = None) -> Curves:
+def measure(
+    name: str,
+    seeds: int,
+    budgets_arg: list[int] | None,
+    tolerance: float,
+    cache: dict[str, list[float]],
+    samplers: list[str],
+    reused: dict | None = None,
+) -> Curves:
     """Every sampler's curves on one problem; those in ``reused`` (same budgets and seeds) are taken from it."""
     runner = Runner(name, tolerance, cache)
     budgets = sorted(b for b in (budgets_arg or DEFAULT_BUDGETS[runner.m]) if b >= runner.m)
@@ -292,20 +314,26 @@ def measure(name: str, seeds: int, budgets_arg: list[int] | None, tolerance: flo
         out.ratios[sampler] = rows
         out.ask_seconds[sampler] = asking
     spec = runner.spec(0, runner.m)
-    out.header = (f"### {name} ({runner.m} tasks; scalarizer `{spec.scalarizer.name}`, {spec.budget.epochs} epochs x "
-                  f"{getattr(runner.problem, 'steps_per_epoch', '?')} steps, lr {spec.budget.lr[0]}; {runner.trained} trials "
-                  f"trained ({runner.seconds:.0f} s CPU), {time.monotonic() - started:.0f} s wall; exact HV {runner.total:.6g} "
-                  f"at {runner.reference})")
+    out.header = (
+        f"### {name} ({runner.m} tasks; scalarizer `{spec.scalarizer.name}`, {spec.budget.epochs} epochs x "
+        f"{getattr(runner.problem, 'steps_per_epoch', '?')} steps, lr {spec.budget.lr[0]}; {runner.trained} trials "
+        f"trained ({runner.seconds:.0f} s CPU), {time.monotonic() - started:.0f} s wall; exact HV {runner.total:.6g} "
+        f"at {runner.reference})"
+    )
     return out
 
 
 def report(curves: Curves) -> str:
     """The markdown tables and the summary lines of one problem."""
     budgets = curves.budgets
-    lines = [curves.header, "",
-             "HV ratio to the exact front, median [min, max] over seeds; last columns: trials until the ratio first "
-             "reaches 95 % / 99 % (median over seeds, from the budgets measured; per seed in brackets), and the "
-             "samplers' own time (ask + tell, all seeds)", ""]
+    lines = [
+        curves.header,
+        "",
+        "HV ratio to the exact front, median [min, max] over seeds; last columns: trials until the ratio first "
+        "reaches 95 % / 99 % (median over seeds, from the budgets measured; per seed in brackets), and the "
+        "samplers' own time (ask + tell, all seeds)",
+        "",
+    ]
     lines.append("| sampler | " + " | ".join(f"N={n}" for n in budgets) + " | N to 95 % | N to 99 % | sampler s |")
     lines.append("|---" * (len(budgets) + 4) + "|")
     lines.append(f"| *{curves.best_label}* | " + " | ".join(f"{curves.best[n]:.4f}" for n in budgets) + " | | | |")
@@ -319,7 +347,9 @@ def report(curves: Curves) -> str:
         per_seed = {g: ", ".join(fmt_n(first_reaching(r, g), budgets) for r in rows) for g in GOALS}
         goal_cells = [f"{fmt_n(reach[sampler][g], budgets)} ({per_seed[g]})" for g in GOALS]
         mark = f" (earlier run, {len(rows)} seeds)" if sampler in curves.reused else ""
-        lines.append(f"| {sampler}{mark} | " + " | ".join(cells) + " | " + " | ".join(goal_cells) + f" | {curves.ask_seconds[sampler]:.1f} |")
+        lines.append(
+            f"| {sampler}{mark} | " + " | ".join(cells) + " | " + " | ".join(goal_cells) + f" | {curves.ask_seconds[sampler]:.1f} |"
+        )
     lines.append("")
     if "adaptive" in reach and "lattice" in reach:
         for g in GOALS:
@@ -380,20 +410,32 @@ def main() -> None:
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS), choices=list(SAMPLERS))
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--budgets", nargs="+", type=int, default=None,
-                        help="trial counts to read (default: 4 … 64 for 2 tasks, the lattice sizes 3 … 66 for 3)")
+    parser.add_argument(
+        "--budgets",
+        nargs="+",
+        type=int,
+        default=None,
+        help="trial counts to read (default: 4 … 64 for 2 tasks, the lattice sizes 3 … 66 for 3)",
+    )
     parser.add_argument("--tolerance", type=float, default=0.02, help="adaptive sampler's tolerance")
     parser.add_argument("--plot", default=str(ROOT / "sample_efficiency.png"), help="PNG to write ('' for none)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw curves here")
     parser.add_argument("--cache", type=Path, default=None, help="JSON cache of trained trials (by trial id)")
     parser.add_argument("--reuse", type=Path, nargs="+", default=[], help="--json files of earlier runs to take some samplers' curves from")
-    parser.add_argument("--reuse-samplers", nargs="+", default=[], choices=list(SAMPLERS),
-                        help="the samplers whose curves come from --reuse (e.g. optuna_gp, whose asks take minutes)")
+    parser.add_argument(
+        "--reuse-samplers",
+        nargs="+",
+        default=[],
+        choices=list(SAMPLERS),
+        help="the samplers whose curves come from --reuse (e.g. optuna_gp, whose asks take minutes)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache: dict[str, list[float]] = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"python {platform.python_version()}; started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"python {platform.python_version()}; started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
     print(f"command: python benchmarks/sample_efficiency.py {' '.join(sys.argv[1:])}\n")
     reused = load_reused(args.reuse)
     all_curves = []
@@ -406,8 +448,14 @@ def main() -> None:
         if args.cache:
             args.cache.write_text(json.dumps(cache))
         if args.json:  # after every problem, so a cut-short run keeps what it measured
-            args.json.write_text(json.dumps([{**c.__dict__, "ratios": {s: [{str(n): v for n, v in r.items()} for r in rows]
-                                                                        for s, rows in c.ratios.items()}} for c in all_curves]))
+            args.json.write_text(
+                json.dumps(
+                    [
+                        {**c.__dict__, "ratios": {s: [{str(n): v for n, v in r.items()} for r in rows] for s, rows in c.ratios.items()}}
+                        for c in all_curves
+                    ]
+                )
+            )
     if args.plot:
         plot(all_curves, Path(args.plot))
         print(f"plot: {args.plot}")

@@ -172,8 +172,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cpu = platform.processor() or platform.machine()
-    print(f"# {platform.platform()}, {os.cpu_count()} CPUs ({cpu}), torch {torch.__version__}, threads {args.threads}, device {device}"
-          + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""))
+    print(
+        f"# {platform.platform()}, {os.cpu_count()} CPUs ({cpu}), torch {torch.__version__}, threads {args.threads}, device {device}"
+        + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else "")
+    )
     clock = "wall" if device.type == "cuda" else "CPU"
     print(f"| problem | unpacked (vectors/{clock} min) | " + " | ".join(f"P={p}" for p in args.packs) + " |")
     print("|---|---|" + "---|" * len(args.packs))
@@ -186,23 +188,33 @@ def main() -> None:
     if args.roofline:
         peak = gemm_rate()
         print(f"\nOne core's dense fp32 GEMM (1024^3, CPU time): {peak / 1e9:.1f} GFLOP/s\n")
-        print("| problem | GFLOP per weight vector | unpacked GFLOP/s | best packed GFLOP/s | ceiling on packing speed-up (GEMM / unpacked) |")
+        print(
+            "| problem | GFLOP per weight vector | unpacked GFLOP/s | best packed GFLOP/s | ceiling on packing speed-up (GEMM / unpacked) |"
+        )
         print("|---|---|---|---|---|")
         for name in args.problems:
             flops = trial_flops(name, args.epochs, device)
             res = measured[name]
             unpacked_rate = res["unpacked"][0] / 60 * flops
             best = max(res[p][0] for p in args.packs) / 60 * flops
-            print(f"| {name} | {flops / 1e9:.3f} | {unpacked_rate / 1e9:.1f} | {best / 1e9:.1f} | {peak / unpacked_rate:.1f}x |", flush=True)
+            cells = [f"{flops / 1e9:.3f}", f"{unpacked_rate / 1e9:.1f}", f"{best / 1e9:.1f}", f"{peak / unpacked_rate:.1f}x"]
+            print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     if args.ray:
-        print("\n| problem | Ray Tune pack_size | vectors/wall min, whole sweep | vectors/wall min, first trial start to last trial end | sweep wall s | trials wall s "
-              "| Tune trials | mean trial s (in trainable) | mean train s | s outside training per trial, in trainable | slot-s outside training per trial, whole sweep |")
+        print(
+            "\n| problem | Ray Tune pack_size | vectors/wall min, whole sweep | vectors/wall min, first trial start to last trial end "
+            "| sweep wall s | trials wall s | Tune trials | mean trial s (in trainable) | mean train s "
+            "| s outside training per trial, in trainable | slot-s outside training per trial, whole sweep |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for name in args.problems:
             for pack in (1, args.ray_pack):
                 r = through_ray(name, args.ray_n, pack, args.epochs)
-                print(f"| {name} | {pack} | {r['vectors_per_min']:.0f} | {r['trials_vectors_per_min']:.0f} | {r['wall_s']:.1f} | {r['trials_s']:.1f} | {r['tune_trials']} | {r['trial_s_mean']:.2f} | {r['train_s_mean']:.2f} "
-                      f"| {r['inside_outside_s_mean']:.3f} | {r['sweep_outside_s_per_trial']:.2f} |", flush=True)
+                print(
+                    f"| {name} | {pack} | {r['vectors_per_min']:.0f} | {r['trials_vectors_per_min']:.0f} | {r['wall_s']:.1f} "
+                    f"| {r['trials_s']:.1f} | {r['tune_trials']} | {r['trial_s_mean']:.2f} | {r['train_s_mean']:.2f} "
+                    f"| {r['inside_outside_s_mean']:.3f} | {r['sweep_outside_s_per_trial']:.2f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Derived:
 
 def register_data_callbacks(app: Dash, registry: RunRegistry, derived: Derived) -> None:
     """The refresh timer (re-read changed runs) and, per run, pickers, tabs, summary and error."""
+
     @app.callback(Output(cid("version", ALL), "data"), Input("tick", "n_intervals"), prevent_initial_call=True)
     def refresh(_: int) -> list[Any]:
         changed = [registry.refresh(i) for i in range(len(registry.paths))]
@@ -55,14 +56,21 @@ def register_data_callbacks(app: Dash, registry: RunRegistry, derived: Derived) 
         return [registry.get(i)[2] if c else no_update for i, c in enumerate(changed)]
 
     @app.callback(
-        Output(cid("x", MATCH), "options"), Output(cid("x", MATCH), "value"),
-        Output(cid("y", MATCH), "options"), Output(cid("y", MATCH), "value"),
-        Output(cid("color", MATCH), "options"), Output(cid("color", MATCH), "value"),
-        Output(cid("splom-tab", MATCH), "disabled"), Output(cid("parcoords-tab", MATCH), "disabled"),
+        Output(cid("x", MATCH), "options"),
+        Output(cid("x", MATCH), "value"),
+        Output(cid("y", MATCH), "options"),
+        Output(cid("y", MATCH), "value"),
+        Output(cid("color", MATCH), "options"),
+        Output(cid("color", MATCH), "value"),
+        Output(cid("splom-tab", MATCH), "disabled"),
+        Output(cid("parcoords-tab", MATCH), "disabled"),
         Output(cid("ternary-tab", MATCH), "disabled"),
-        Output(cid("summary", MATCH), "children"), Output(cid("error", MATCH), "children"),
+        Output(cid("summary", MATCH), "children"),
+        Output(cid("error", MATCH), "children"),
         Input(cid("version", MATCH), "data"),
-        State(cid("x", MATCH), "value"), State(cid("y", MATCH), "value"), State(cid("color", MATCH), "value"),
+        State(cid("x", MATCH), "value"),
+        State(cid("y", MATCH), "value"),
+        State(cid("color", MATCH), "value"),
     )
     def controls(_: int, x: str | None, y: str | None, color: str | None) -> tuple[Any, ...]:
         i = ctx.outputs_list[0]["id"]["run"]
@@ -106,12 +114,19 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
         return (out if isinstance(out, dict) else out[0])["id"]["run"]
 
     def redraw(kind: str, *pickers: str) -> tuple[Any, ...]:
-        return (Output(cid(kind, MATCH), "figure"), Input(cid("version", MATCH), "data"),
-                *(Input(cid(p, MATCH), "value") for p in pickers), State(cid("selection", MATCH), "data"))
+        return (
+            Output(cid(kind, MATCH), "figure"),
+            Input(cid("version", MATCH), "data"),
+            *(Input(cid(p, MATCH), "value") for p in pickers),
+            State(cid("selection", MATCH), "data"),
+        )
 
     def reselect(kind: str, *pickers: str) -> tuple[Any, ...]:
-        return (Output(cid(kind, MATCH), "figure", allow_duplicate=True), Input(cid("selection", MATCH), "data"),
-                *(State(cid(p, MATCH), "value") for p in pickers))
+        return (
+            Output(cid(kind, MATCH), "figure", allow_duplicate=True),
+            Input(cid("selection", MATCH), "data"),
+            *(State(cid(p, MATCH), "value") for p in pickers),
+        )
 
     @app.callback(*redraw("scatter", "x", "y"))
     def scatter(_: int, x: str | None, y: str | None, selection: dict[str, Any] | None) -> Any:
@@ -188,7 +203,8 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
 
     @app.callback(
         Output(cid("trial", MATCH), "children"),
-        Input(cid("scatter", MATCH), "clickData"), Input(cid("splom", MATCH), "clickData"),
+        Input(cid("scatter", MATCH), "clickData"),
+        Input(cid("splom", MATCH), "clickData"),
         Input(cid("ternary", MATCH), "clickData"),
         prevent_initial_call=True,
     )
@@ -198,6 +214,7 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
         if trial_id is None:
             raise PreventUpdate
         run, _p, _t, front = derived.get(run_index())
-        info = trial_info(run.trials, str(trial_id), frontier_ids=front, tasks=run.tasks,
-                          metric_columns=run.metric_columns, test_columns=run.test_columns)
+        info = trial_info(
+            run.trials, str(trial_id), frontier_ids=front, tasks=run.tasks, metric_columns=run.metric_columns, test_columns=run.test_columns
+        )
         return trial_panel(info, C.epoch_curves(info), run_index())

@@ -33,29 +33,48 @@ def progress_figure(info: ProgressInfo) -> go.Figure:
     shows ``hv_ratio`` (HV / HV of the exact front) and IGD+ to the exact front.
     """
     estimated = _present(info.hypervolume_stderr)
-    indicators = [(name, values, color) for name, values, color in
-                  (("hv_ratio", info.hv_ratio, "#636efa"), ("IGD+", info.igd_plus, "#00a08b")) if _present(values)]
+    indicators = [
+        (name, values, color)
+        for name, values, color in (("hv_ratio", info.hv_ratio, "#636efa"), ("IGD+", info.igd_plus, "#00a08b"))
+        if _present(values)
+    ]
     rows = 2 if indicators else 1
-    fig = make_subplots(rows=rows, cols=2, shared_yaxes=True, shared_xaxes=True, horizontal_spacing=0.06,
-                        vertical_spacing=0.08)
+    fig = make_subplots(rows=rows, cols=2, shared_yaxes=True, shared_xaxes=True, horizontal_spacing=0.06, vertical_spacing=0.08)
     stderr = info.hypervolume_stderr if estimated else None
     label = _estimate_labels(stderr, len(info.trials_done))
     for col, x, title in ((1, info.trials_done, "trials done"), (2, info.compute_seconds, "compute (s)")):
         fig.add_trace(
-            go.Scatter(x=x, y=info.hypervolume, mode="lines+markers", marker={"size": 4},
-                       line={"color": FRONT_COLOR}, customdata=np.column_stack([info.frontier_size.astype(np.int64).astype(str), label]),
-                       showlegend=False, name="hypervolume",
-                       error_y=None if stderr is None else {"type": "data", "array": np.nan_to_num(stderr), "visible": True},
-                       hovertemplate=f"{title}=%{{x:.4g}}<br>hypervolume=%{{y:.5g}}%{{customdata[1]}}"
-                                     "<br>frontier size=%{customdata[0]}<extra></extra>"),
-            row=1, col=col,
+            go.Scatter(
+                x=x,
+                y=info.hypervolume,
+                mode="lines+markers",
+                marker={"size": 4},
+                line={"color": FRONT_COLOR},
+                customdata=np.column_stack([info.frontier_size.astype(np.int64).astype(str), label]),
+                showlegend=False,
+                name="hypervolume",
+                error_y=None if stderr is None else {"type": "data", "array": np.nan_to_num(stderr), "visible": True},
+                hovertemplate=f"{title}=%{{x:.4g}}<br>hypervolume=%{{y:.5g}}%{{customdata[1]}}"
+                "<br>frontier size=%{customdata[0]}<extra></extra>",
+            ),
+            row=1,
+            col=col,
         )
         for name, values, color in indicators:
             fig.add_trace(
-                go.Scatter(x=x, y=values, mode="lines+markers", marker={"size": 4}, line={"color": color},
-                           name=name, legendgroup=name, showlegend=col == 1,
-                           hovertemplate=f"{title}=%{{x:.4g}}<br>{name}=%{{y:.4g}}<extra></extra>"),
-                row=2, col=col,
+                go.Scatter(
+                    x=x,
+                    y=values,
+                    mode="lines+markers",
+                    marker={"size": 4},
+                    line={"color": color},
+                    name=name,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    hovertemplate=f"{title}=%{{x:.4g}}<br>{name}=%{{y:.4g}}<extra></extra>",
+                ),
+                row=2,
+                col=col,
             )
         fig.update_xaxes(title_text=title, row=rows, col=col)
     fig.update_yaxes(title_text="hypervolume (estimate ± stderr)" if estimated else "hypervolume", row=1, col=1)
@@ -74,9 +93,14 @@ def epoch_curves(trial: TrialInfo) -> go.Figure:
     fig = go.Figure()
     for column, ys in trial.history:
         fig.add_trace(go.Scatter(x=trial.epochs, y=ys, mode="lines+markers", name=column))
-    fig.update_layout(template=TEMPLATE, xaxis_title="epoch", yaxis_title="value", xaxis_dtick=1,
-                      title={"text": f"trial {trial.trial_id}: per-epoch metrics", "font": {"size": 13}},
-                      margin={"l": 50, "r": 20, "t": 40, "b": 40})
+    fig.update_layout(
+        template=TEMPLATE,
+        xaxis_title="epoch",
+        yaxis_title="value",
+        xaxis_dtick=1,
+        title={"text": f"trial {trial.trial_id}: per-epoch metrics", "font": {"size": 13}},
+        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+    )
     if not trial.history:
         _note(fig, "This trial recorded no per-epoch history.")
     return fig
@@ -85,8 +109,7 @@ def epoch_curves(trial: TrialInfo) -> go.Figure:
 def message_figure(text: str) -> go.Figure:
     """An empty figure that shows ``text`` (no data yet, or a view that does not apply)."""
     fig = go.Figure()
-    fig.update_layout(template=TEMPLATE, xaxis_visible=False, yaxis_visible=False,
-                      margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    fig.update_layout(template=TEMPLATE, xaxis_visible=False, yaxis_visible=False, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     _note(fig, text)
     return fig
 

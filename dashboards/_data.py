@@ -3,9 +3,10 @@
 A run is the three Parquet files of the storage contract (``paretosweep.results._schema``),
 read with the store's loaders. Only ``trials.parquet`` is required: a missing
 ``frontier.parquet`` is recomputed from the completed trials and a missing
-``progress.parquet`` reads as empty (the state a crash between two writes can leave). Every problem a user can cause (wrong path, empty directory,
-corrupt or foreign Parquet) raises :class:`~paretosweep.errors.ResultSchemaError` with a
-message that says what was expected, what was found and what to do.
+``progress.parquet`` reads as empty (the state a crash between two writes can leave). Every
+problem a user can cause (wrong path, empty directory, corrupt or foreign Parquet) raises
+:class:`~paretosweep.errors.ResultSchemaError` with a message that says what was expected,
+what was found and what to do.
 """
 
 from __future__ import annotations

@@ -114,8 +114,15 @@ def frontier_scatter(info: ScatterInfo, *, selected: Collection[str] | None = No
     for group in points.groups:
         if group.role == "frontier":
             fig.add_trace(
-                cls(x=info.front_x, y=info.front_y, mode="lines", name="Frontier line",
-                    line={"color": FRONT_COLOR, "width": 1.5}, hoverinfo="skip", showlegend=False)
+                cls(
+                    x=info.front_x,
+                    y=info.front_y,
+                    mode="lines",
+                    name="Frontier line",
+                    line={"color": FRONT_COLOR, "width": 1.5},
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
             )
         fig.add_trace(
             cls(
@@ -210,24 +217,30 @@ def group_trace_ids(points: PointsInfo) -> list[np.ndarray | None]:
 # --------------------------------------------------------------------------- parallel coordinates
 
 
-def parcoords_line(
-    table: TableInfo, *, color_column: str, selected: Collection[str] | None = None
-) -> dict[str, Any]:
+def parcoords_line(table: TableInfo, *, color_column: str, selected: Collection[str] | None = None) -> dict[str, Any]:
     """The ``line`` of the parallel-coordinates trace: coloured by an objective, or by selection."""
     table = thin_table(table, PARCOORDS_LIMIT)
     if selected is not None:
         flag = member_mask(table.trial_ids, selected).astype(np.float32)
-        return {"color": flag, "colorscale": [[0, "rgba(190,190,190,0.25)"], [1, FRONT_COLOR]],
-                "cmin": 0.0, "cmax": 1.0, "showscale": False}
+        return {
+            "color": flag,
+            "colorscale": [[0, "rgba(190,190,190,0.25)"], [1, FRONT_COLOR]],
+            "cmin": 0.0,
+            "cmax": 1.0,
+            "showscale": False,
+        }
     j = [o.column for o in table.objectives].index(color_column)
     direction = table.objectives[j].direction
-    return {"color": _f32(table.values[:, j]), "colorscale": "Viridis", "reversescale": direction == "min",
-            "showscale": True, "colorbar": {"title": {"text": color_column}}}
+    return {
+        "color": _f32(table.values[:, j]),
+        "colorscale": "Viridis",
+        "reversescale": direction == "min",
+        "showscale": True,
+        "colorbar": {"title": {"text": color_column}},
+    }
 
 
-def parallel_coordinates(
-    table: TableInfo, *, color_column: str, selected: Collection[str] | None = None
-) -> go.Figure:
+def parallel_coordinates(table: TableInfo, *, color_column: str, selected: Collection[str] | None = None) -> go.Figure:
     """Weights and objectives as parallel axes; brushing an axis selects trials.
 
     Above :data:`PARCOORDS_LIMIT` trials, the lines drawn are thinned (see
@@ -245,18 +258,22 @@ def parallel_coordinates(
     fig = go.Figure(go.Parcoords(dimensions=dims, line=line))
     fig.update_layout(template=TEMPLATE, margin={"l": 60, "r": 60, "t": 90, "b": 30}, uirevision="parcoords")
     if len(table.trial_ids) < full:
-        fig.update_layout(title={"text": f"{len(table.trial_ids):,} of {full:,} trials drawn (every frontier and "
-                                 "method trial first); brushing selects among all", "font": {"size": 12},
-                                 "y": 0.98, "yanchor": "top"})
+        fig.update_layout(
+            title={
+                "text": f"{len(table.trial_ids):,} of {full:,} trials drawn (every frontier and "
+                "method trial first); brushing selects among all",
+                "font": {"size": 12},
+                "y": 0.98,
+                "yanchor": "top",
+            }
+        )
     return fig
 
 
 # --------------------------------------------------------------------------- ternary
 
 
-def weight_ternary(
-    points: PointsInfo, *, color_column: str, selected: Collection[str] | None = None
-) -> go.Figure:
+def weight_ternary(points: PointsInfo, *, color_column: str, selected: Collection[str] | None = None) -> go.Figure:
     """The weights of a 3-task run on a ternary plot, coloured by one objective.
 
     Swept trials and the frontier share one colour scale; methods sit at their mean
@@ -271,21 +288,41 @@ def weight_ternary(
     gl = _use_gl(points)
     fig = go.Figure()
     if gl:
-        fig.add_trace(go.Scattergl(x=[0, 0.5, 1, 0], y=[0, _SQRT3_2, 0, 0], mode="lines", hoverinfo="skip",
-                                   line={"color": "#888", "width": 1}, showlegend=False))
+        fig.add_trace(
+            go.Scattergl(
+                x=[0, 0.5, 1, 0],
+                y=[0, _SQRT3_2, 0, 0],
+                mode="lines",
+                hoverinfo="skip",
+                line={"color": "#888", "width": 1},
+                showlegend=False,
+            )
+        )
     first = True
     for group in points.groups:
         style = _style(group, _method_index(points, group))
         if group.role != "method":
-            style["marker"] = dict(style["marker"], color=group.values[:, j], colorscale="Viridis",
-                                   reversescale=reverse, showscale=first, colorbar={"title": {"text": color_column}},
-                                   **scale)
+            style["marker"] = dict(
+                style["marker"],
+                color=group.values[:, j],
+                colorscale="Viridis",
+                reversescale=reverse,
+                showscale=first,
+                colorbar={"title": {"text": color_column}},
+                **scale,
+            )
             first = False
-        hover = "<br>".join(["<b>trial %{text}</b>", weight_hover(points.tasks, _weights_label(group), 1),
-                             f"{color_column}=%{{customdata[0]:.4g}}"])
-        common = dict(text=group.trial_ids, customdata=_f32(np.column_stack([group.values[:, j], group.weights])),
-                      hovertemplate=hover + f"<extra>{group.label}</extra>", name=group.label,
-                      **style, **_selection(group, selected))
+        hover = "<br>".join(
+            ["<b>trial %{text}</b>", weight_hover(points.tasks, _weights_label(group), 1), f"{color_column}=%{{customdata[0]:.4g}}"]
+        )
+        common = dict(
+            text=group.trial_ids,
+            customdata=_f32(np.column_stack([group.values[:, j], group.weights])),
+            hovertemplate=hover + f"<extra>{group.label}</extra>",
+            name=group.label,
+            **style,
+            **_selection(group, selected),
+        )
         w = group.weights / group.weights.sum(axis=1, keepdims=True)
         if gl:
             fig.add_trace(go.Scattergl(x=w[:, 2] + w[:, 0] / 2, y=w[:, 0] * _SQRT3_2, **common))
@@ -303,12 +340,18 @@ def ternary_trace_ids(points: PointsInfo) -> list[np.ndarray | None]:
 
 def _ternary_layout(fig: go.Figure, tasks: Sequence[str], gl: bool) -> None:
     """Corner labels: native ternary axes, or annotations on the projected triangle."""
-    common = dict(template=TEMPLATE, dragmode="lasso" if not gl else "select", clickmode="event",
-                  legend={"orientation": "h", "y": -0.1}, margin={"l": 40, "r": 40, "t": 40, "b": 30},
-                  uirevision="ternary")
+    common = dict(
+        template=TEMPLATE,
+        dragmode="lasso" if not gl else "select",
+        clickmode="event",
+        legend={"orientation": "h", "y": -0.1},
+        margin={"l": 40, "r": 40, "t": 40, "b": 30},
+        uirevision="ternary",
+    )
     if not gl:
-        fig.update_layout(ternary={"aaxis_title": f"w[{tasks[0]}]", "baxis_title": f"w[{tasks[1]}]",
-                                   "caxis_title": f"w[{tasks[2]}]"}, **common)
+        fig.update_layout(
+            ternary={"aaxis_title": f"w[{tasks[0]}]", "baxis_title": f"w[{tasks[1]}]", "caxis_title": f"w[{tasks[2]}]"}, **common
+        )
         return
     hidden = {"visible": False, "range": [-0.08, 1.08]}
     fig.update_layout(xaxis=hidden, yaxis=dict(hidden, range=[-0.08, 0.95], scaleanchor="x"), **common)

@@ -182,8 +182,7 @@ def table_info(points: PointsInfo) -> TableInfo:
     method_ids = np.concatenate([g.trial_ids for g in points.groups if g.role == "method"] + [np.empty(0, object)])
     codes = {"trials": 0, "frontier": 1, "method": 2}
     keeps = [
-        ~member_mask(g.trial_ids, method_ids) if g.role == "frontier" else np.ones(len(g.trial_ids), dtype=bool)
-        for g in points.groups
+        ~member_mask(g.trial_ids, method_ids) if g.role == "frontier" else np.ones(len(g.trial_ids), dtype=bool) for g in points.groups
     ]
     return TableInfo(
         points.objectives,
@@ -212,8 +211,7 @@ def thin_table(table: TableInfo, limit: int) -> TableInfo:
     else:
         keep = np.concatenate([special, others[_evenly(len(others), limit - len(special))]])
     keep = np.sort(keep)
-    return TableInfo(table.objectives, table.tasks, table.trial_ids[keep], table.values[keep],
-                     table.weights[keep], table.role[keep])
+    return TableInfo(table.objectives, table.tasks, table.trial_ids[keep], table.values[keep], table.weights[keep], table.role[keep])
 
 
 def _evenly(n: int, k: int) -> np.ndarray:

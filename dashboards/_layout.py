@@ -34,49 +34,65 @@ def run_panel(i: int, path: str, version: int) -> html.Div:
     """The views of one run."""
     pick = {"style": {"minWidth": "11rem"}, "clearable": False}
     button = {"style": {"marginLeft": "0.4rem"}}
-    return html.Div(className="run-panel", style={"minWidth": 0}, children=[
-        html.H2(os.path.basename(path.rstrip("/")) or path, title=path, style={"margin": "0.2rem 0"}),
-        html.Div(id=cid("summary", i), className="run-summary"),
-        html.Div(id=cid("error", i), className="run-error",
-                 style={"color": "#a00", "whiteSpace": "pre-wrap", "fontWeight": "bold"}),
-        html.Div(style={"display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "alignItems": "center"}, children=[
-            html.Label("x"), dcc.Dropdown(id=cid("x", i), **pick),
-            html.Label("y"), dcc.Dropdown(id=cid("y", i), **pick),
-            html.Label("colour"), dcc.Dropdown(id=cid("color", i), **pick),
-            html.Button("Export JSON", id=cid("export-json", i), **button),
-            html.Button("Export CSV", id=cid("export-csv", i), **button),
-            html.Button("Clear selection", id=cid("clear", i), **button),
-        ]),
-        html.Div(id=cid("selection-text", i), style={"fontSize": "0.85rem", "color": "#555"}),
-        _graph("scatter", i, 480),
-        html.Div(id=cid("trial", i), className="trial-panel",
-                 children=html.P("Click a point to see its trial.", style={"color": "#777"})),
-        # Only the open tab's plot is drawn, so a large run's first page shows the scatter fast.
-        dcc.Tabs(id=cid("tabs", i), value="progress", children=[
-            dcc.Tab(label="Progress", value="progress", children=[_graph("progress", i, 300)]),
-            dcc.Tab(label="Scatter matrix", value="splom", id=cid("splom-tab", i), children=[_graph("splom", i, 520)]),
-            dcc.Tab(label="Parallel coordinates", value="parcoords", id=cid("parcoords-tab", i),
-                    children=[_graph("parcoords", i, 420)]),
-            dcc.Tab(label="Weights (ternary)", value="ternary", id=cid("ternary-tab", i),
-                    children=[_graph("ternary", i, 480)]),
-        ]),
-        dcc.Store(id=cid("version", i), data=version),
-        dcc.Store(id=cid("selection", i), data=None),
-        dcc.Store(id=cid("constraints", i), data=None),
-        dcc.Download(id=cid("download", i)),
-    ])
+    return html.Div(
+        className="run-panel",
+        style={"minWidth": 0},
+        children=[
+            html.H2(os.path.basename(path.rstrip("/")) or path, title=path, style={"margin": "0.2rem 0"}),
+            html.Div(id=cid("summary", i), className="run-summary"),
+            html.Div(id=cid("error", i), className="run-error", style={"color": "#a00", "whiteSpace": "pre-wrap", "fontWeight": "bold"}),
+            html.Div(
+                style={"display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "alignItems": "center"},
+                children=[
+                    html.Label("x"),
+                    dcc.Dropdown(id=cid("x", i), **pick),
+                    html.Label("y"),
+                    dcc.Dropdown(id=cid("y", i), **pick),
+                    html.Label("colour"),
+                    dcc.Dropdown(id=cid("color", i), **pick),
+                    html.Button("Export JSON", id=cid("export-json", i), **button),
+                    html.Button("Export CSV", id=cid("export-csv", i), **button),
+                    html.Button("Clear selection", id=cid("clear", i), **button),
+                ],
+            ),
+            html.Div(id=cid("selection-text", i), style={"fontSize": "0.85rem", "color": "#555"}),
+            _graph("scatter", i, 480),
+            html.Div(
+                id=cid("trial", i), className="trial-panel", children=html.P("Click a point to see its trial.", style={"color": "#777"})
+            ),
+            # Only the open tab's plot is drawn, so a large run's first page shows the scatter fast.
+            dcc.Tabs(
+                id=cid("tabs", i),
+                value="progress",
+                children=[
+                    dcc.Tab(label="Progress", value="progress", children=[_graph("progress", i, 300)]),
+                    dcc.Tab(label="Scatter matrix", value="splom", id=cid("splom-tab", i), children=[_graph("splom", i, 520)]),
+                    dcc.Tab(
+                        label="Parallel coordinates", value="parcoords", id=cid("parcoords-tab", i), children=[_graph("parcoords", i, 420)]
+                    ),
+                    dcc.Tab(label="Weights (ternary)", value="ternary", id=cid("ternary-tab", i), children=[_graph("ternary", i, 480)]),
+                ],
+            ),
+            dcc.Store(id=cid("version", i), data=version),
+            dcc.Store(id=cid("selection", i), data=None),
+            dcc.Store(id=cid("constraints", i), data=None),
+            dcc.Download(id=cid("download", i)),
+        ],
+    )
 
 
 def page_layout(registry: RunRegistry, refresh_ms: int) -> html.Div:
     """Every run side by side (two columns at most), and the refresh timer."""
     columns = min(len(registry.paths), 2)
     panels = [run_panel(i, p, registry.get(i)[2]) for i, p in enumerate(registry.paths)]
-    return html.Div(style={"fontFamily": "system-ui, sans-serif", "margin": "0 1rem"}, children=[
-        html.H1("paretosweep", style={"fontSize": "1.4rem"}),
-        html.Div(panels, style={"display": "grid", "gap": "1.5rem",
-                                "gridTemplateColumns": f"repeat({columns}, minmax(0, 1fr))"}),
-        dcc.Interval(id="tick", interval=refresh_ms),
-    ])
+    return html.Div(
+        style={"fontFamily": "system-ui, sans-serif", "margin": "0 1rem"},
+        children=[
+            html.H1("paretosweep", style={"fontSize": "1.4rem"}),
+            html.Div(panels, style={"display": "grid", "gap": "1.5rem", "gridTemplateColumns": f"repeat({columns}, minmax(0, 1fr))"}),
+            dcc.Interval(id="tick", interval=refresh_ms),
+        ],
+    )
 
 
 def summary_text(run: RunData, shared_reference: tuple[float, ...] | None = None) -> str:
@@ -110,19 +126,26 @@ def trial_panel(info: TrialInfo, curves: go.Figure, i: int) -> html.Div:
     line = html.P(f"{info.kind} · {info.name} · {info.status}{front}", style={"margin": 0})
     error = html.P(f"error: {info.error}", style={"color": "#a00"}) if info.error else None
     tests = dict(info.test_metrics)
-    metrics = _table("metrics", info.metrics, "trial-metrics") if not tests else _table(
-        "metrics", [(c, v, tests.get(c, "—")) for c, v in info.metrics], "trial-metrics", head=("metric", "validation", "test"))
-    tables = html.Div(style={"display": "flex", "flexWrap": "wrap"}, children=[
-        _table(info.weights_label, info.weights, "trial-weights"),
-        metrics,
-        _table("parameters", info.params, "trial-params"),
-    ])
+    metrics = (
+        _table("metrics", info.metrics, "trial-metrics")
+        if not tests
+        else _table("metrics", [(c, v, tests.get(c, "—")) for c, v in info.metrics], "trial-metrics", head=("metric", "validation", "test"))
+    )
+    tables = html.Div(
+        style={"display": "flex", "flexWrap": "wrap"},
+        children=[
+            _table(info.weights_label, info.weights, "trial-weights"),
+            metrics,
+            _table("parameters", info.params, "trial-params"),
+        ],
+    )
     graph = dcc.Graph(id=cid("curves", i), figure=curves, config=GRAPH_CONFIG, style={"height": "280px"})
     return html.Div([head, line, error, tables, graph], style={"borderTop": "1px solid #ddd", "marginTop": "0.5rem"})
 
 
 def _table(title: str, rows: Sequence[tuple[Any, ...]], cls: str, head: Sequence[str] = ()) -> html.Div:
     """A titled small table, one row per tuple (floats to 6 significant digits), with an optional header row."""
+
     def cell(v: Any) -> html.Td:
         return html.Td(f"{v:.6g}" if isinstance(v, float) else str(v))
 

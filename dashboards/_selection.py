@@ -18,8 +18,7 @@ from paretosweep.dashboard._callbacks import Derived, selected_ids
 from paretosweep.dashboard._layout import cid
 from paretosweep.exports import export_records, to_csv, to_json
 
-_VIEWS = {"scatter": "frontier scatter", "splom": "scatter matrix", "parcoords": "parallel coordinates",
-          "ternary": "weights ternary"}
+_VIEWS = {"scatter": "frontier scatter", "splom": "scatter matrix", "parcoords": "parallel coordinates", "ternary": "weights ternary"}
 
 
 def register_selection_callbacks(app: Dash, derived: Derived) -> None:
@@ -43,8 +42,10 @@ def register_selection_callbacks(app: Dash, derived: Derived) -> None:
         }
         """,
         Output(cid("selection", MATCH), "data", allow_duplicate=True),
-        Input(cid("scatter", MATCH), "selectedData"), Input(cid("splom", MATCH), "selectedData"),
-        Input(cid("ternary", MATCH), "selectedData"), State(cid("selection", MATCH), "data"),
+        Input(cid("scatter", MATCH), "selectedData"),
+        Input(cid("splom", MATCH), "selectedData"),
+        Input(cid("ternary", MATCH), "selectedData"),
+        State(cid("selection", MATCH), "data"),
         prevent_initial_call=True,
     )
     # Parallel-coordinates brushing: read the live constraint ranges from the plot.
@@ -64,13 +65,16 @@ def register_selection_callbacks(app: Dash, derived: Derived) -> None:
         }
         """,
         Output(cid("constraints", MATCH), "data"),
-        Input(cid("parcoords", MATCH), "restyleData"), State(cid("parcoords", MATCH), "id"),
+        Input(cid("parcoords", MATCH), "restyleData"),
+        State(cid("parcoords", MATCH), "id"),
         prevent_initial_call=True,
     )
 
     @app.callback(
         Output(cid("selection", MATCH), "data", allow_duplicate=True),
-        Input(cid("constraints", MATCH), "data"), State(cid("selection", MATCH), "data"), prevent_initial_call=True,
+        Input(cid("constraints", MATCH), "data"),
+        State(cid("selection", MATCH), "data"),
+        prevent_initial_call=True,
     )
     def brushed(ranges: dict[str, list[list[float]]] | None, current: dict[str, Any] | None) -> Any:
         if not ranges:  # every brush removed: drop a selection that came from them
@@ -82,15 +86,18 @@ def register_selection_callbacks(app: Dash, derived: Derived) -> None:
 
     @app.callback(
         Output(cid("selection", MATCH), "data", allow_duplicate=True),
-        Input(cid("clear", MATCH), "n_clicks"), State(cid("selection", MATCH), "data"), prevent_initial_call=True,
+        Input(cid("clear", MATCH), "n_clicks"),
+        State(cid("selection", MATCH), "data"),
+        prevent_initial_call=True,
     )
     def clear(_: int, selection: dict[str, Any] | None) -> dict[str, Any]:
         if selected_ids(selection) is None:
             raise PreventUpdate
         return {"source": "clear", "ids": None}
 
-    @app.callback(Output(cid("selection-text", MATCH), "children"), Input(cid("selection", MATCH), "data"),
-                  Input(cid("version", MATCH), "data"))
+    @app.callback(
+        Output(cid("selection-text", MATCH), "children"), Input(cid("selection", MATCH), "data"), Input(cid("version", MATCH), "data")
+    )
     def selection_text(selection: dict[str, Any] | None, _: int) -> str:
         if selected_ids(selection) is not None:
             n = len(selection["ids"])
@@ -100,8 +107,10 @@ def register_selection_callbacks(app: Dash, derived: Derived) -> None:
 
     @app.callback(
         Output(cid("download", MATCH), "data"),
-        Input(cid("export-json", MATCH), "n_clicks"), Input(cid("export-csv", MATCH), "n_clicks"),
-        State(cid("selection", MATCH), "data"), prevent_initial_call=True,
+        Input(cid("export-json", MATCH), "n_clicks"),
+        Input(cid("export-csv", MATCH), "n_clicks"),
+        State(cid("selection", MATCH), "data"),
+        prevent_initial_call=True,
     )
     def export(_j: int | None, _c: int | None, selection: dict[str, Any] | None) -> dict[str, Any]:
         run, _p, _t, _f = derived.get(ctx.outputs_list["id"]["run"])
@@ -110,5 +119,8 @@ def register_selection_callbacks(app: Dash, derived: Derived) -> None:
         records = export_records(rows, run.objectives, spec=run.spec, test_columns=run.test_columns)
         as_json = ctx.triggered_id["type"] == "export-json"
         name = f"{run.name}-{'frontier' if ids is None else 'selection'}.{'json' if as_json else 'csv'}"
-        return {"content": to_json(records) if as_json else to_csv(records), "filename": name,
-                "type": "application/json" if as_json else "text/csv"}
+        return {
+            "content": to_json(records) if as_json else to_csv(records),
+            "filename": name,
+            "type": "application/json" if as_json else "text/csv",
+        }

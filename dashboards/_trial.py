@@ -68,9 +68,7 @@ def trial_info(
         error=None if pd.isna(row.get("error")) else str(row["error"]),
         epochs=epochs,
         history=history,
-        test_metrics=tuple(
-            (c, float(row[t])) for c in metric_columns if (t := (test_columns or {}).get(c)) is not None and t in row.index
-        ),
+        test_metrics=tuple((c, float(row[t])) for c in metric_columns if (t := (test_columns or {}).get(c)) is not None and t in row.index),
     )
 
 
@@ -93,9 +91,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _history(
-    text: Any, metric_columns: Sequence[str]
-) -> tuple[tuple[int, ...], tuple[tuple[str, tuple[float, ...]], ...]]:
+def _history(text: Any, metric_columns: Sequence[str]) -> tuple[tuple[int, ...], tuple[tuple[str, tuple[float, ...]], ...]]:
     """Per-epoch curves from the ``history`` JSON (a list of per-epoch metric dicts)."""
     if not isinstance(text, str) or not text:
         return (), ()

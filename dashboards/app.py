@@ -34,9 +34,7 @@ def create_app(run_paths: Sequence[str | os.PathLike[str]], *, refresh_ms: int =
     return _build(RunRegistry(tuple(run_paths)), refresh_ms)
 
 
-def serve(
-    run_paths: Sequence[str | os.PathLike[str]], host: str = "127.0.0.1", port: int = 8050, *, debug: bool = False
-) -> None:
+def serve(run_paths: Sequence[str | os.PathLike[str]], host: str = "127.0.0.1", port: int = 8050, *, debug: bool = False) -> None:
     """Serve the dashboard until interrupted; problems with the runs are printed to stderr.
 
     Args:
@@ -50,8 +48,7 @@ def serve(
     for line in registry.errors():
         print(f"paretosweep dashboard: cannot read run {line}", file=sys.stderr)
     if host not in LOCAL_HOSTS:
-        print(f"paretosweep dashboard: listening on {host}; anyone who can reach it can browse these runs.",
-              file=sys.stderr)
+        print(f"paretosweep dashboard: listening on {host}; anyone who can reach it can browse these runs.", file=sys.stderr)
     print(f"paretosweep dashboard: http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
     _build(registry, REFRESH_MS).run(host=host, port=port, debug=debug)
 

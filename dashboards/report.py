@@ -43,9 +43,12 @@ def write_report(run_path: str | os.PathLike[str], out_html: str | os.PathLike[s
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False}))
     records = export_records(run.frontier, run.objectives, spec=run.spec, test_columns=run.test_columns)
-    parts += ["<h2>Frontier</h2>", _frontier_table(records, run),
-              "<details><summary>Frontier as JSON (as written by <code>paretosweep export</code>)</summary>",
-              f"<pre>{html.escape(to_json(records))}</pre></details>"]
+    parts += [
+        "<h2>Frontier</h2>",
+        _frontier_table(records, run),
+        "<details><summary>Frontier as JSON (as written by <code>paretosweep export</code>)</summary>",
+        f"<pre>{html.escape(to_json(records))}</pre></details>",
+    ]
     page = (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>paretosweep report: {html.escape(run.name)}</title><style>{_CSS}</style></head>"
@@ -96,8 +99,13 @@ def _frontier_table(records: list[dict[str, object]], run: RunData) -> str:
     note = f"<p>First {TABLE_ROWS} of {len(records)} frontier points; the JSON has them all.</p>" if len(records) > TABLE_ROWS else ""
     records = records[:TABLE_ROWS]
     tested = bool(records) and records[0].get("test_objectives") is not None
-    head = ["trial", "scalarizer / method", *(f"w[{t}]" for t in run.tasks), *(o.column for o in run.objectives),
-            *(f"test {o.column}" for o in run.objectives if tested)]
+    head = [
+        "trial",
+        "scalarizer / method",
+        *(f"w[{t}]" for t in run.tasks),
+        *(o.column for o in run.objectives),
+        *(f"test {o.column}" for o in run.objectives if tested),
+    ]
     rows = []
     for r in records:
         weights = r["weights"] or r["effective_weights"] or [None] * len(run.tasks)

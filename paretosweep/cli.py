@@ -20,7 +20,9 @@ from rich.table import Column, Table
 from paretosweep.cli_progress import OPTIONS, print_error
 from paretosweep.errors import ParetoSweepError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Map the Pareto frontier of a multi-task model by sweeping loss weights on Ray Tune."
+)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -92,8 +94,11 @@ def run(
     if summary.reference_point is not None:
         clipped = f"; {summary.clipped} point(s) beyond it add nothing" if summary.clipped else ""
         console.print(
-            escape(f"Hypervolume reference point {[round(v, 6) for v in summary.reference_point]} "
-                   f"({summary.reference_rule}), fixed for the run{clipped}."), highlight=False,
+            escape(
+                f"Hypervolume reference point {[round(v, 6) for v in summary.reference_point]} "
+                f"({summary.reference_rule}), fixed for the run{clipped}."
+            ),
+            highlight=False,
         )
     run_dir = Path(summary.run_dir)
     console.print(escape(f"Frontier:  {run_dir / 'frontier.parquet'}   (paretosweep frontier {run_dir})"), highlight=False)
@@ -101,10 +106,13 @@ def run(
     console.print(escape(f"Dashboard: paretosweep dashboard {run_dir}"), highlight=False)
     if summary.completed == 0:
         first = f"the first error, of trial {summary.first_error}" if summary.first_error else "no error was recorded"
-        _fail(ParetoSweepError(
-            f"No trial completed ({summary.failed} failed or diverged); {first}. "
-            f"Every trial's status and error are in {run_dir / 'trials.parquet'}."
-        ), code=EXIT_NO_TRIAL_COMPLETED)
+        _fail(
+            ParetoSweepError(
+                f"No trial completed ({summary.failed} failed or diverged); {first}. "
+                f"Every trial's status and error are in {run_dir / 'trials.parquet'}."
+            ),
+            code=EXIT_NO_TRIAL_COMPLETED,
+        )
 
 
 @app.command()
@@ -196,11 +204,22 @@ def hypervolume(
         shared, table = compare_run_dirs(runs)
     except ParetoSweepError as error:
         _fail(error)
-    out = Table(Column("run", no_wrap=True), "frontier", "own reference point", "hypervolume (own)", "hypervolume (shared)",
-                title=escape(f"shared reference point {[round(v, 6) for v in shared]}"))
+    out = Table(
+        Column("run", no_wrap=True),
+        "frontier",
+        "own reference point",
+        "hypervolume (own)",
+        "hypervolume (shared)",
+        title=escape(f"shared reference point {[round(v, 6) for v in shared]}"),
+    )
     for _, row in table.iterrows():
-        out.add_row(escape(str(row["run"])), str(row["frontier_size"]), escape(str([round(v, 6) for v in row["reference_point"]])),
-                    f"{row['hypervolume']:.6g}", f"{row['hypervolume_shared']:.6g}")
+        out.add_row(
+            escape(str(row["run"])),
+            str(row["frontier_size"]),
+            escape(str([round(v, 6) for v in row["reference_point"]])),
+            f"{row['hypervolume']:.6g}",
+            f"{row['hypervolume_shared']:.6g}",
+        )
     console.print(out)
 
 

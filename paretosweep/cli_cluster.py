@@ -42,7 +42,9 @@ def _fail(error: Exception) -> None:
 def submit(
     spec: Annotated[Path, typer.Argument(help="YAML sweep spec; validated here before it is sent.")],
     address: Address = None,
-    storage: Annotated[str | None, typer.Option(help="Override the spec's run directory: an absolute path every node shares, or a URI (s3://…).")] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Override the spec's run directory: an absolute path every node shares, or a URI (s3://…).")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run directory (skip the trials it holds).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run directory.")] = False,
     follow: Annotated[bool, typer.Option("--follow", help="Stream the job's log until it ends.")] = False,
@@ -60,7 +62,9 @@ def submit(
     sys.stdout.write(job_id + "\n")
     sys.stdout.flush()
     where = f" --address {address}" if address else ""
-    err_console.print(escape(f"Follow it: paretosweep logs {job_id}{where} --follow   ·   paretosweep status {job_id}{where}"), highlight=False)
+    err_console.print(
+        escape(f"Follow it: paretosweep logs {job_id}{where} --follow   ·   paretosweep status {job_id}{where}"), highlight=False
+    )
     if follow:
         _stream(job_id, address)
 
@@ -76,7 +80,9 @@ def status(job_id: JobId, address: Address = None) -> None:
     sys.stdout.write(info.status + "\n")
     if info.start_time:
         end = info.end_time or time.time()
-        err_console.print(escape(f"{info.entrypoint}   ({end - info.start_time:.0f} s{'' if info.finished else ' so far'})"), highlight=False)
+        err_console.print(
+            escape(f"{info.entrypoint}   ({end - info.start_time:.0f} s{'' if info.finished else ' so far'})"), highlight=False
+        )
     if info.message:
         err_console.print(info.message.rstrip(), highlight=False, markup=False)
 

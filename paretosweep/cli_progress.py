@@ -52,13 +52,18 @@ def print_plan(console: Console, plan: Plan) -> None:
     """What ``run --dry-run`` prints: the resolved spec, notes on the design, and every planned trial."""
     spec = plan.spec
     sampler = spec.sampler.name if plan.design in (None, spec.sampler.name) else f"{spec.sampler.name} -> {plan.design}"
-    console.print(f"[bold]{escape(spec.name)}[/]: " + escape(f"problem `{spec.problem.name}`, tasks {list(plan.task_names)}"), highlight=False)
+    console.print(
+        f"[bold]{escape(spec.name)}[/]: " + escape(f"problem `{spec.problem.name}`, tasks {list(plan.task_names)}"), highlight=False
+    )
     console.print(escape("objectives: " + ", ".join(f"{o.column} ({o.direction})" for o in plan.objectives)), highlight=False)
-    console.print(escape(
-        f"scalarizer `{spec.scalarizer.name}`, sampler `{sampler}` ({len(plan.weights)} weight vectors), "
-        f"{spec.budget.seeds_per_weight} seed(s), lr {list(spec.budget.lr)}, {spec.budget.epochs} epochs; "
-        f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{spec.run_dir}`"
-    ), highlight=False)
+    console.print(
+        escape(
+            f"scalarizer `{spec.scalarizer.name}`, sampler `{sampler}` ({len(plan.weights)} weight vectors), "
+            f"{spec.budget.seeds_per_weight} seed(s), lr {list(spec.budget.lr)}, {spec.budget.epochs} epochs; "
+            f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{spec.run_dir}`"
+        ),
+        highlight=False,
+    )
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if plan.sampler_note:
@@ -94,9 +99,7 @@ class SweepProgress:
 
     def update(self, status: SweepStatus) -> None:
         """Redraw from a recorder status."""
-        self._progress.update(
-            self._task, completed=status.done, failed=status.failed, front=status.frontier_size, hv=hv_label(status)
-        )
+        self._progress.update(self._task, completed=status.done, failed=status.failed, front=status.frontier_size, hv=hv_label(status))
 
 
 def hv_label(status: SweepStatus) -> str:
@@ -112,9 +115,7 @@ def hv_label(status: SweepStatus) -> str:
     return label
 
 
-def frontier_table(
-    front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str], *, splits: RunSplits | None = None
-) -> Table:
+def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: Sequence[str], *, splits: RunSplits | None = None) -> Table:
     """The frontier as a table: trial, weights (task order), objectives, HV contribution.
 
     With a test split (``splits.test_columns``), each objective's test value follows it in its
@@ -125,8 +126,15 @@ def frontier_table(
     heads: list[str] = []
     for o, test in paired:
         heads += [escape(f"{o.column} ({o.direction})")] + ([escape(test)] if test else [])
-    table = Table(Column("trial_id", no_wrap=True), "kind", escape(f"weights {list(tasks)}"), *heads, "HV contrib.",
-                  title=f"frontier: {len(front)} points", caption=escape(splits.summary()) if splits is not None else None)
+    table = Table(
+        Column("trial_id", no_wrap=True),
+        "kind",
+        escape(f"weights {list(tasks)}"),
+        *heads,
+        "HV contrib.",
+        title=f"frontier: {len(front)} points",
+        caption=escape(splits.summary()) if splits is not None else None,
+    )
     order = front.sort_values(objectives[0].column) if len(front) else front
     for _, row in order.iterrows():
         weights = row["weights"]
@@ -156,8 +164,12 @@ def compare_table(verdict: pd.DataFrame) -> Table:
     head = [Column("method", no_wrap=True)]
     head += ["verdict", "seeds", "epsilon of the mean", "95% CI of epsilon"] if summary else ["dominated", "epsilon"]
     table = Table(
-        *head, Column("dominated by", no_wrap=True), "its weights",
-        "seconds (method / sweep)", "learnt weights", "nearest frontier weights",
+        *head,
+        Column("dominated by", no_wrap=True),
+        "its weights",
+        "seconds (method / sweep)",
+        "learnt weights",
+        "nearest frontier weights",
         title="methods against the swept frontier of seed means (epsilon <= 0: the frontier dominates by |epsilon|)",
     )
     from paretosweep.comparison import method_labels

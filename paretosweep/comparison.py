@@ -52,14 +52,30 @@ REQUIRED_COLUMNS = ("trial_id", "status", "kind", "method", "weights", "train_se
 
 #: Columns of the per-trial table, in order.
 TRIAL_COLUMNS = (
-    "method", "hparams", "trial_id", "dominated_by_frontier", "epsilon", "epsilon_normalized",
-    "dominating_trial_id", "dominating_weights", "method_seconds", "sweep_seconds",
-    "learnt_weights", "nearest_trial_id", "nearest_weights",
+    "method",
+    "hparams",
+    "trial_id",
+    "dominated_by_frontier",
+    "epsilon",
+    "epsilon_normalized",
+    "dominating_trial_id",
+    "dominating_weights",
+    "method_seconds",
+    "sweep_seconds",
+    "learnt_weights",
+    "nearest_trial_id",
+    "nearest_weights",
 )
 #: Columns the per-configuration summary adds after ``hparams`` (the rest are TRIAL_COLUMNS[2:],
 #: describing the configuration's mean point; ``trial_id`` is its lowest-seed trial).
 SUMMARY_COLUMNS = (
-    "n_trials", "n_seeds", "n_dominated", "verdict", "epsilon_mean", "epsilon_ci_low", "epsilon_ci_high",
+    "n_trials",
+    "n_seeds",
+    "n_dominated",
+    "verdict",
+    "epsilon_mean",
+    "epsilon_ci_low",
+    "epsilon_ci_high",
 )
 
 
@@ -130,10 +146,7 @@ def compare(
     points = _minimised(methods, columns, signs)
     span = _spans(np.vstack([means, points[method_done]]))
     sweep_seconds = float(frame.loc[is_sweep, "train_seconds"].fillna(0).sum())
-    records = [
-        _judge(row, p, front, span, sweep_seconds)
-        for (_, row), p in zip(methods[method_done].iterrows(), points[method_done])
-    ]
+    records = [_judge(row, p, front, span, sweep_seconds) for (_, row), p in zip(methods[method_done].iterrows(), points[method_done])]
     table = pd.DataFrame.from_records(records, columns=list(TRIAL_COLUMNS))
     table["dominated_by_frontier"] = table["dominated_by_frontier"].astype("boolean")
     if per_trial:
@@ -148,9 +161,7 @@ class _Front:
         self.rows, self.y = rows, y
 
 
-def _check(
-    trials: pd.DataFrame, objectives: Sequence[ObjectiveLike]
-) -> tuple[list[str], np.ndarray]:
+def _check(trials: pd.DataFrame, objectives: Sequence[ObjectiveLike]) -> tuple[list[str], np.ndarray]:
     columns = [o.column for o in objectives]
     missing = [c for c in (*REQUIRED_COLUMNS, *columns) if c not in trials.columns]
     if missing:
@@ -179,16 +190,22 @@ def _spans(points: np.ndarray) -> np.ndarray:
     return np.where(span > 0, span, 1.0)
 
 
-def _judge(
-    row: pd.Series | dict[str, Any], p: np.ndarray, front: _Front, span: np.ndarray, sweep_seconds: float
-) -> dict[str, Any]:
+def _judge(row: pd.Series | dict[str, Any], p: np.ndarray, front: _Front, span: np.ndarray, sweep_seconds: float) -> dict[str, Any]:
     """The verdict of one method point ``p`` (minimisation) against the frontier."""
     record: dict[str, Any] = {
-        "method": row["method"], "hparams": hparams_key(row["hparams"]),
-        "trial_id": row["trial_id"], "dominated_by_frontier": pd.NA, "epsilon": np.nan,
-        "epsilon_normalized": np.nan, "dominating_trial_id": None, "dominating_weights": None,
-        "method_seconds": _float(row["train_seconds"]), "sweep_seconds": sweep_seconds,
-        "learnt_weights": None, "nearest_trial_id": None, "nearest_weights": None,
+        "method": row["method"],
+        "hparams": hparams_key(row["hparams"]),
+        "trial_id": row["trial_id"],
+        "dominated_by_frontier": pd.NA,
+        "epsilon": np.nan,
+        "epsilon_normalized": np.nan,
+        "dominating_trial_id": None,
+        "dominating_weights": None,
+        "method_seconds": _float(row["train_seconds"]),
+        "sweep_seconds": sweep_seconds,
+        "learnt_weights": None,
+        "nearest_trial_id": None,
+        "nearest_weights": None,
     }
     if not np.isfinite(p).all():
         return record
@@ -229,8 +246,13 @@ def seed_interval(epsilons: np.ndarray, confidence: float) -> tuple[float, float
 
 
 def _summarise(
-    table: pd.DataFrame, methods: pd.DataFrame, points: np.ndarray, front: _Front, span: np.ndarray,
-    sweep_seconds: float, confidence: float,
+    table: pd.DataFrame,
+    methods: pd.DataFrame,
+    points: np.ndarray,
+    front: _Front,
+    span: np.ndarray,
+    sweep_seconds: float,
+    confidence: float,
 ) -> pd.DataFrame:
     """One row per method configuration: its seeds' mean point judged, and the interval over seeds."""
     keys = np.asarray(configuration_keys(methods), dtype=object) if len(methods) else np.zeros(0, dtype=object)
@@ -243,15 +265,22 @@ def _summarise(
         first = (seeds if len(seeds) else group).sort_values("seed" if "seed" in group.columns else "trial_id").iloc[0]
         mean_point = points[keys == key][done].mean(axis=0) if done.any() else np.full(points.shape[1], np.nan)
         learnt = [w for w in (_weights(v) for v in seeds.get("effective_weights_final", [])) if w is not None and sum(w) != 0]
-        proxy = {**first.to_dict(), "effective_weights_final": np.mean([np.asarray(w) / sum(w) for w in learnt], axis=0) if learnt else None}
+        proxy = {
+            **first.to_dict(),
+            "effective_weights_final": np.mean([np.asarray(w) / sum(w) for w in learnt], axis=0) if learnt else None,
+        }
         record = _judge(proxy, mean_point, front, span, sweep_seconds)
         epsilons = by_id.loc[seeds["trial_id"], "epsilon"].to_numpy(dtype=float) if len(seeds) else np.zeros(0)
         mean, low, high, verdict = seed_interval(epsilons, confidence)
         record.update(
             method_seconds=float(group["train_seconds"].fillna(0).sum()),
-            n_trials=len(group), n_seeds=len(seeds),
+            n_trials=len(group),
+            n_seeds=len(seeds),
             n_dominated=int(by_id.loc[seeds["trial_id"], "dominated_by_frontier"].fillna(False).sum()) if len(seeds) else 0,
-            verdict=verdict, epsilon_mean=mean, epsilon_ci_low=low, epsilon_ci_high=high,
+            verdict=verdict,
+            epsilon_mean=mean,
+            epsilon_ci_low=low,
+            epsilon_ci_high=high,
         )
         rows.append(record)
     order = ["method", "hparams", *SUMMARY_COLUMNS, *TRIAL_COLUMNS[2:]]
@@ -325,11 +354,13 @@ def compare_runs(
     for name, front, own in zip(names, fronts, reference_points, strict=True):
         points = front[columns].to_numpy(dtype=np.float64).reshape(len(front), len(columns))
         points = points[np.isfinite(points).all(axis=1)]
-        rows.append({
-            "run": name,
-            "frontier_size": len(points),
-            "reference_point": [float(v) for v in own],
-            "hypervolume": hypervolume(points, reference_point=own, directions=directions) if len(points) else 0.0,
-            "hypervolume_shared": hypervolume(points, reference_point=shared, directions=directions) if len(points) else 0.0,
-        })
+        rows.append(
+            {
+                "run": name,
+                "frontier_size": len(points),
+                "reference_point": [float(v) for v in own],
+                "hypervolume": hypervolume(points, reference_point=own, directions=directions) if len(points) else 0.0,
+                "hypervolume_shared": hypervolume(points, reference_point=shared, directions=directions) if len(points) else 0.0,
+            }
+        )
     return shared, pd.DataFrame.from_records(rows)

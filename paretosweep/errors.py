@@ -45,6 +45,4 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
 def unknown_name(kind: str, name: str, choices: list[str] | tuple[str, ...]) -> UnknownNameError:
     """Build the standard error for an unknown registry name."""
     available = ", ".join(sorted(choices)) if choices else "(none)"
-    return UnknownNameError(
-        f"Unknown {kind} `{name}`.{did_you_mean(name, choices)} Available: {available}."
-    )
+    return UnknownNameError(f"Unknown {kind} `{name}`.{did_you_mean(name, choices)} Available: {available}.")

@@ -26,6 +26,7 @@ from paretosweep.scalarizers import Scalarizer
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class TrialConfig:
     """One planned trial: what Ray's ``param_space`` carries (the spec is closed over)."""
@@ -179,8 +180,7 @@ def resolve_reference_point(
     missing = [c for c in columns if c not in given]
     if unknown or missing:
         raise ConfigError(
-            f"`reference_point` should give one value per objective column {columns}; "
-            f"found unknown {unknown} and missing {missing}."
+            f"`reference_point` should give one value per objective column {columns}; found unknown {unknown} and missing {missing}."
         )
     return tuple(float(given[c]) for c in columns), "spec"
 
@@ -230,8 +230,18 @@ def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
     splits = resolve_splits(problem, metric_columns)
     metric_columns = (*metric_columns, *splits.test_columns.values())  # test values last, reported only
     return Plan(
-        spec, task_names, objectives, metric_columns, reference_point, weights, trials, reference_rule,
-        design=design, notes=(note,) if note else (), splits=splits, max_trials=max_trials,
+        spec,
+        task_names,
+        objectives,
+        metric_columns,
+        reference_point,
+        weights,
+        trials,
+        reference_rule,
+        design=design,
+        notes=(note,) if note else (),
+        splits=splits,
+        max_trials=max_trials,
         sampler_note=describe(spec, sampler),
     )
 
@@ -243,6 +253,4 @@ def build_scalarizer(spec: SweepSpec, problem: Problem) -> Scalarizer:
         ConfigError: e.g. ``scalarizer.ideal`` with a number of entries other than the problem's tasks.
     """
     s = spec.scalarizer
-    return Scalarizer(
-        s.name, lower_bounds=[t.loss_lower_bound for t in problem.tasks], ideal=s.ideal, mu=s.mu, ideal_margin=s.ideal_margin
-    )
+    return Scalarizer(s.name, lower_bounds=[t.loss_lower_bound for t in problem.tasks], ideal=s.ideal, mu=s.mu, ideal_margin=s.ideal_margin)

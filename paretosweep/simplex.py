@@ -148,9 +148,7 @@ def apply_floor(weights: np.ndarray, floor: float) -> np.ndarray:
     """
     m = weights.shape[1]
     if not 0.0 <= floor < 1.0 / m:
-        raise ConfigError(
-            f"`sampler.floor` should lie in [0, 1/m) = [0, {1.0 / m:.4g}) for {m} tasks; found {floor}."
-        )
+        raise ConfigError(f"`sampler.floor` should lie in [0, 1/m) = [0, {1.0 / m:.4g}) for {m} tasks; found {floor}.")
     return floor + (1.0 - m * floor) * np.asarray(weights, dtype=np.float64)
 
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+
 def run_in_fresh_loop(make_coro: Callable[[], Awaitable[T]]) -> T:
     """``asyncio.run`` on a thread of its own: the coroutine runs inside a running loop, whatever
     loop the test session's main thread may already run."""

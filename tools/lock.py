@@ -59,7 +59,7 @@ def read_lock(path: Path = LOCK) -> tuple[str | None, dict[str, Version]]:
     pins: dict[str, Version] = {}
     for line in path.read_text().splitlines():
         if line.startswith(DIGEST_PREFIX):
-            recorded = line[len(DIGEST_PREFIX):].strip()
+            recorded = line[len(DIGEST_PREFIX) :].strip()
         elif line.strip() and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[canonicalize_name(name.strip())] = Version(version.strip())
@@ -102,9 +102,9 @@ def resolve(lock: Path = LOCK) -> None:
     pins = sorted((line for line in frozen.splitlines() if "==" in line and not line.startswith(("pip==", "setuptools=="))), key=str.lower)
     version = ".".join(map(str, sys.version_info[:2]))
     header = [
-        "# Pinned versions of a fresh `pip install -e \".[dev]\"` of paretosweep (see tools/lock.py).",
+        '# Pinned versions of a fresh `pip install -e ".[dev]"` of paretosweep (see tools/lock.py).',
         f"# Resolved on Python {version}, Linux x86_64, with the CPU build of {TORCH} from the machine's wheel folder.",
-        "# Install with: pip install -c requirements.lock -e \".[dev]\"     Check it: python tools/lock.py --check",
+        '# Install with: pip install -c requirements.lock -e ".[dev]"     Check it: python tools/lock.py --check',
         f"{DIGEST_PREFIX}{digest(pyproject_requirements())}",
     ]
     lock.write_text("\n".join([*header, *pins]) + "\n")

@@ -73,7 +73,9 @@ def jobs_api_url(address: str | None) -> str:
     except ConnectionError as error:
         raise ClusterUnreachableError(f"Cannot find the Ray cluster at `{address}`: {error}") from None
     except Exception as error:  # e.g. a GCS that knows no dashboard (started with --include-dashboard=false)
-        raise ClusterError(f"Cannot find the Jobs API of the Ray cluster at `{address}` ({error}). Pass its URL: --address http://HEAD:8265.") from None
+        raise ClusterError(
+            f"Cannot find the Jobs API of the Ray cluster at `{address}` ({error}). Pass its URL: --address http://HEAD:8265."
+        ) from None
 
 
 def check_jobs_api(url: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None:
@@ -196,8 +198,12 @@ def _address_env_cleared() -> Iterator[None]:
 
 def _reason(error: BaseException) -> str:
     text = str(error)
-    for needle, reason in (("Connection refused", "connection refused"), ("timed out", "timed out"),
-                           ("Name or service not known", "unknown host"), ("No route to host", "no route to host")):
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("timed out", "timed out"),
+        ("Name or service not known", "unknown host"),
+        ("No route to host", "no route to host"),
+    ):
         if needle in text:
             return reason
     return type(error).__name__

@@ -74,11 +74,33 @@ HypervolumeMethod = Literal["exact", "monte_carlo"]
 #: Largest front size (distinct non-dominated points) for exact hypervolume, by objectives m
 #: (m <= 5: always exact). Read off the measurements in the module docstring.
 EXACT_HV_MAX_POINTS: dict[int, int] = {
-    6: 500, 7: 150, 8: 60, 9: 50, 10: 30, 11: 25, 12: 20, 13: 18, 14: 16, 15: 15, 16: 15,
+    6: 500,
+    7: 150,
+    8: 60,
+    9: 50,
+    10: 30,
+    11: 25,
+    12: 20,
+    13: 18,
+    14: 16,
+    15: 15,
+    16: 15,
 }
 #: Largest front size for exact exclusive contributions, by m (m <= 3: always exact).
 EXACT_CONTRIBUTION_MAX_POINTS: dict[int, int] = {
-    4: 500, 5: 200, 6: 80, 7: 50, 8: 30, 9: 25, 10: 20, 11: 16, 12: 15, 13: 12, 14: 12, 15: 12, 16: 12,
+    4: 500,
+    5: 200,
+    6: 80,
+    7: 50,
+    8: 30,
+    9: 25,
+    10: 20,
+    11: 16,
+    12: 15,
+    13: 12,
+    14: 12,
+    15: 12,
+    16: 12,
 }
 #: Draws of the Monte Carlo estimate (split evenly over the boxes, at least 2 per box).
 DEFAULT_SAMPLES = 20_000
@@ -124,7 +146,7 @@ def _front(points: ArrayLike, reference_point: ArrayLike, directions: Sequence[s
     ref = _min_reference(reference_point, directions, pts.shape[1])
     pts = pts[_inside(pts, ref)]
     if pts.shape[0]:
-        pts = np.unique(pts[non_dominated_mask(pts, directions=['min'] * pts.shape[1])], axis=0)
+        pts = np.unique(pts[non_dominated_mask(pts, directions=["min"] * pts.shape[1])], axis=0)
     return pts, ref
 
 
@@ -141,9 +163,7 @@ def _covers(samples: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _box_draws(
-    front: np.ndarray, ref: np.ndarray, n_samples: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _box_draws(front: np.ndarray, ref: np.ndarray, n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Box volumes ``[n]`` and covers ``[n, k]`` of ``k`` uniform draws in each box ``[p_i, ref]``."""
     if n_samples < 1:
         raise ConfigError(f"`n_samples` should be >= 1. Found {n_samples}.")
@@ -253,9 +273,7 @@ def hv_contributions_monte_carlo(
     return ContributionEstimate(values, stderr, "monte_carlo")
 
 
-def hypervolume_auto(
-    points: ArrayLike, /, *, reference_point: ArrayLike, directions: Sequence[str], seed: int = 0
-) -> HypervolumeEstimate:
+def hypervolume_auto(points: ArrayLike, /, *, reference_point: ArrayLike, directions: Sequence[str], seed: int = 0) -> HypervolumeEstimate:
     """Exact :func:`hypervolume` when affordable (:func:`hypervolume_method`), else the Monte Carlo estimate.
 
     Examples:
@@ -264,9 +282,7 @@ def hypervolume_auto(
     """
     front, _ = _front(points, reference_point, directions)
     if hypervolume_method(front.shape[0], front.shape[1]) == "exact":
-        return HypervolumeEstimate(
-            hypervolume(points, reference_point=reference_point, directions=directions), 0.0, "exact"
-        )
+        return HypervolumeEstimate(hypervolume(points, reference_point=reference_point, directions=directions), 0.0, "exact")
     return hypervolume_monte_carlo(points, reference_point=reference_point, directions=directions, seed=seed)
 
 

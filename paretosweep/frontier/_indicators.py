@@ -25,10 +25,7 @@ def _min_reference(reference_point: ArrayLike, directions: Sequence[str], n_obje
     """The reference point as a new minimisation ``[m]`` vector, checked for length and NaN."""
     ref = np.array(reference_point, dtype=np.float64, copy=True).reshape(-1)
     if ref.shape[0] != n_objectives:
-        raise ConfigError(
-            f"`reference_point` should have one value per objective ({n_objectives}). "
-            f"Found {ref.shape[0]}: {ref.tolist()}."
-        )
+        raise ConfigError(f"`reference_point` should have one value per objective ({n_objectives}). Found {ref.shape[0]}: {ref.tolist()}.")
     if np.isnan(ref).any():
         raise ConfigError(f"`reference_point` should not contain NaN. Found {ref.tolist()}.")
     ref[maximise_flags(directions, n_objectives)] *= -1.0
@@ -74,9 +71,7 @@ def hypervolume(points: ArrayLike, /, *, reference_point: ArrayLike, directions:
     return float(moocore.hypervolume(pts[inside], ref=ref))
 
 
-def hv_contributions(
-    points: ArrayLike, /, *, reference_point: ArrayLike, directions: Sequence[str]
-) -> np.ndarray:
+def hv_contributions(points: ArrayLike, /, *, reference_point: ArrayLike, directions: Sequence[str]) -> np.ndarray:
     """Exclusive hypervolume contribution of each point: ``HV(X) - HV(X without p)``.
 
     Args:
@@ -128,9 +123,7 @@ def _contributions_1d(values: np.ndarray, ref: float) -> np.ndarray:
     return out
 
 
-def auto_reference_point(
-    points: ArrayLike, /, directions: Sequence[str], *, margin: float = 0.1
-) -> np.ndarray:
+def auto_reference_point(points: ArrayLike, /, directions: Sequence[str], *, margin: float = 0.1) -> np.ndarray:
     """A reference point just worse than the nadir of ``points``.
 
     Each coordinate is the worst value among the points, worsened by ``margin`` times the
@@ -200,9 +193,7 @@ def shared_reference_point(reference_points: ArrayLike, /, directions: Sequence[
     return np.where(flags, pts.min(axis=0), pts.max(axis=0))
 
 
-def _two_sets(
-    points: ArrayLike, reference_front: ArrayLike, directions: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _two_sets(points: ArrayLike, reference_front: ArrayLike, directions: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated NaN-free copies of both sets plus the ``maximise`` flags."""
     front = as_points(reference_front, name="reference_front")
     pts = as_points(points, n_objectives=front.shape[1])

@@ -32,14 +32,9 @@ def as_points(points: ArrayLike, *, n_objectives: int | None = None, name: str =
     if array.ndim == 1:
         array = array.reshape(1, -1)
     if array.ndim != 2:
-        raise ConfigError(
-            f"`{name}` should be an [n, m] array of objective values. Found shape {array.shape}."
-        )
+        raise ConfigError(f"`{name}` should be an [n, m] array of objective values. Found shape {array.shape}.")
     if n_objectives is not None and array.shape[1] != n_objectives:
-        raise ConfigError(
-            f"`{name}` should have one column per objective ({n_objectives}). "
-            f"Found {array.shape[1]} columns."
-        )
+        raise ConfigError(f"`{name}` should have one column per objective ({n_objectives}). Found {array.shape[1]} columns.")
     return array
 
 
@@ -59,10 +54,7 @@ def maximise_flags(directions: Sequence[str], n_objectives: int | None = None) -
     if bad:
         raise ConfigError(f"`directions` should contain only 'min' or 'max'. Found {bad[0]!r}.")
     if n_objectives is not None and len(directions) != n_objectives:
-        raise ConfigError(
-            f"`directions` should have one entry per objective ({n_objectives}). "
-            f"Found {len(directions)}: {directions}."
-        )
+        raise ConfigError(f"`directions` should have one entry per objective ({n_objectives}). Found {len(directions)}: {directions}.")
     return np.array([d == "max" for d in directions], dtype=bool)
 
 

@@ -61,10 +61,7 @@ def pick(front: pd.DataFrame, objectives: Sequence[Objective], how: str) -> pd.D
     objectives = tuple(objectives)
     missing = [o.column for o in objectives if o.column not in front.columns]
     if missing:
-        raise ResultSchemaError(
-            f"The front should have one column per objective. Missing: {missing}; "
-            f"found columns {list(front.columns)}."
-        )
+        raise ResultSchemaError(f"The front should have one column per objective. Missing: {missing}; found columns {list(front.columns)}.")
     rule, _, target = how.partition(":")
     if rule not in ("knee", "utopia", "extremes", "all", "best") or (rule == "best") != bool(target):
         raise unknown_name("pick", how, PICKS)

@@ -48,6 +48,7 @@ def configuration_keys(frame: pd.DataFrame) -> list[str]:
     Reads the columns of :data:`CONFIGURATION_COLUMNS` and ``hparams`` that are present; weights
     are rounded to 9 digits. A scalarization row without weights is a configuration of its own.
     """
+
     def cell(value: Any) -> Any:
         if isinstance(value, (list, tuple, np.ndarray)):
             return [round(float(v), 9) for v in value]

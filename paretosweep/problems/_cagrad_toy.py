@@ -129,9 +129,7 @@ class CAGradToy(AnalyticProblem):
 
 
 @register_problem("cagrad_toy")
-def make_cagrad_toy(
-    *, steps_per_epoch: int = 50, init: Literal["uniform", "paper"] = "uniform", init_range: float = 10.0
-) -> CAGradToy:
+def make_cagrad_toy(*, steps_per_epoch: int = 50, init: Literal["uniform", "paper"] = "uniform", init_range: float = 10.0) -> CAGradToy:
     """CAGrad / Nash-MTL 2-D toy (NeurIPS 2021 / ICML 2022): conflicting gradients, convex front.
 
     Args:

@@ -33,14 +33,11 @@ def check_int(key: str, value: int, *, low: int, high: int | None = None) -> int
         return value
     accepted = f"in [{low}, {high}]" if high is not None else f">= {low}"
     raise ConfigError(
-        f"`problem.params.{key}` should be an integer {accepted}. Found `{value!r}`. "
-        f"Set `problem.params.{key}` to a value in that range."
+        f"`problem.params.{key}` should be an integer {accepted}. Found `{value!r}`. Set `problem.params.{key}` to a value in that range."
     )
 
 
-def check_float(
-    key: str, value: float, *, low: float, high: float, low_open: bool = False, high_open: bool = False
-) -> float:
+def check_float(key: str, value: float, *, low: float, high: float, low_open: bool = False, high_open: bool = False) -> float:
     """Return ``float(value)`` if it is a finite number in the interval; else raise a ConfigError.
 
     Raises:
@@ -102,9 +99,7 @@ def evaluating(model: nn.Module) -> Iterator[None]:
 # --- data --------------------------------------------------------------------------------------
 
 
-def shuffled_batches(
-    tensors: Sequence[torch.Tensor], *, batch_size: int, generator: torch.Generator
-) -> Iterator[tuple[torch.Tensor, ...]]:
+def shuffled_batches(tensors: Sequence[torch.Tensor], *, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
     """Yield one epoch of ``tensors`` (same first dim) in random order, ``batch_size`` rows at a time.
 
     The last batch may be smaller. The order depends only on ``generator``.
@@ -143,7 +138,7 @@ def split_index(n: int, fractions: Sequence[float], rng: np.random.Generator) ->
         raise ValueError(f"held-out parts of {sizes} rows leave none of the {n} rows for training")
     bounds = np.cumsum([0, *sizes])
     held_out = [np.sort(order[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    return (np.sort(order[bounds[-1]:]), *held_out)
+    return (np.sort(order[bounds[-1] :]), *held_out)
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -190,9 +185,7 @@ class SharedBottomMLP(nn.Module):
     def __init__(self, in_dim: int, hidden: int, n_tasks: int, *, out_dim: int = 1, tower: int = 16) -> None:
         super().__init__()
         self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
-        self.heads = nn.ModuleList(
-            nn.Sequential(nn.Linear(hidden, tower), nn.ReLU(), nn.Linear(tower, out_dim)) for _ in range(n_tasks)
-        )
+        self.heads = nn.ModuleList(nn.Sequential(nn.Linear(hidden, tower), nn.ReLU(), nn.Linear(tower, out_dim)) for _ in range(n_tasks))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.trunk(x)

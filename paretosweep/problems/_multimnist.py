@@ -197,15 +197,21 @@ class MultiMNIST:
         losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(p, 1).reshape(-1), reduction="none")
         return losses.view(p, *y.shape).mean(dim=1)
 
-    def packed_evaluate(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
+    def packed_evaluate(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device
+    ) -> list[dict[str, float]]:
         """:meth:`evaluate` of each of the P stacked members (packed forward passes over the validation pairs)."""
         return self._packed_evaluate_on(params, device, self.x_val, self.y_val)
 
-    def packed_evaluate_test(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
+    def packed_evaluate_test(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device
+    ) -> list[dict[str, float]]:
         """:meth:`evaluate_test` of each of the P stacked members (the test pairs)."""
         return self._packed_evaluate_on(params, device, self.x_test, self.y_test)
 
-    def _packed_evaluate_on(self, params: dict[str, torch.Tensor], device: torch.device, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
+    def _packed_evaluate_on(
+        self, params: dict[str, torch.Tensor], device: torch.device, x: torch.Tensor, y: torch.Tensor
+    ) -> list[dict[str, float]]:
         p = params["trunk.0.weight"].shape[0]
         loss = torch.zeros(p, len(TASKS), dtype=torch.float64)
         correct = torch.zeros(p, len(TASKS), dtype=torch.float64)

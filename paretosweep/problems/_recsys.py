@@ -187,15 +187,21 @@ class RecSysFunnel:
         logits = packed_mlp_logits(params, x, len(TASKS))  # [P, B, 3]
         return F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype).expand_as(logits), reduction="none").mean(dim=1)
 
-    def packed_evaluate(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
+    def packed_evaluate(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device
+    ) -> list[dict[str, float]]:
         """:meth:`evaluate` of each of the P stacked members (one packed forward pass over the validation split)."""
         return self._packed_evaluate_on(params, device, self.x_val, self.y_val)
 
-    def packed_evaluate_test(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device) -> list[dict[str, float]]:
+    def packed_evaluate_test(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], device: torch.device
+    ) -> list[dict[str, float]]:
         """:meth:`evaluate_test` of each of the P stacked members (the test split)."""
         return self._packed_evaluate_on(params, device, self.x_test, self.y_test)
 
-    def _packed_evaluate_on(self, params: dict[str, torch.Tensor], device: torch.device, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
+    def _packed_evaluate_on(
+        self, params: dict[str, torch.Tensor], device: torch.device, x: torch.Tensor, y: torch.Tensor
+    ) -> list[dict[str, float]]:
         rows = max(64, 2**18 // (params["trunk.0.weight"].shape[0] * self.hidden))  # activations stay in cache
         with torch.no_grad():
             parts = [packed_mlp_logits(params, x[part].to(device), len(TASKS)).double().cpu() for part in chunks(x.shape[0], rows)]

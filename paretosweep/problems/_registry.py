@@ -82,10 +82,7 @@ def problem_factory(name_or_path: str) -> ProblemFactory:
             raise unknown_name("problem", name_or_path, list(_REGISTRY))
         return _REGISTRY[name_or_path]
     module_name, _, attr = name_or_path.partition(":")
-    hint = (
-        f"`problem.name` should be a built-in problem ({', '.join(sorted(_REGISTRY))}) or an import "
-        f"path `package.module:function`."
-    )
+    hint = f"`problem.name` should be a built-in problem ({', '.join(sorted(_REGISTRY))}) or an import path `package.module:function`."
     if not module_name or not attr:
         raise ConfigError(f"{hint} Found `{name_or_path}`. Write it as `mypkg.tasks:make_problem`.")
     try:
@@ -206,9 +203,7 @@ def _bind_params(factory: ProblemFactory, kwargs: dict[str, Any], name: str) -> 
     except (TypeError, ValueError):  # builtins without a signature: let the call decide
         return
     accepted = [
-        p.name
-        for p in signature.parameters.values()
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        p.name for p in signature.parameters.values() if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
     listing = ", ".join(accepted) if accepted else "(none)"
@@ -216,8 +211,7 @@ def _bind_params(factory: ProblemFactory, kwargs: dict[str, Any], name: str) -> 
         for key in kwargs:
             if key not in accepted:
                 raise ConfigError(
-                    f"`problem.params.{key}` is not a parameter of problem `{name}`.{did_you_mean(key, accepted)} "
-                    f"Accepted: {listing}."
+                    f"`problem.params.{key}` is not a parameter of problem `{name}`.{did_you_mean(key, accepted)} Accepted: {listing}."
                 )
     for p in signature.parameters.values():
         named = p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -234,8 +228,7 @@ def _bind_params(factory: ProblemFactory, kwargs: dict[str, Any], name: str) -> 
         hint = hints.get(key)
         if hint is not None and not _matches(value, hint):
             raise ConfigError(
-                f"`problem.params.{key}` of problem `{name}` should be {_describe(hint)}. "
-                f"Found `{value!r}` ({type(value).__name__})."
+                f"`problem.params.{key}` of problem `{name}` should be {_describe(hint)}. Found `{value!r}` ({type(value).__name__})."
             )
 
 

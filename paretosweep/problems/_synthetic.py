@@ -61,9 +61,7 @@ def task_vectors(n_tasks: int, correlation: float, input_dim: int, rng: np.rando
     return np.asarray(factor @ basis.T)
 
 
-def generate(
-    n_samples: int, n_tasks: int, correlation: float, input_dim: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def generate(n_samples: int, n_tasks: int, correlation: float, input_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``x [n, d]`` and ``y [n, m]`` of the generator above (float32)."""
     rng = np.random.default_rng(seed)
     alpha, beta = rng.standard_normal(N_SINES), rng.standard_normal(N_SINES)

@@ -142,9 +142,7 @@ class ThreeWells(AnalyticProblem):
 
 
 @register_problem("three_wells")
-def make_three_wells(
-    *, n_dim: int = 3, width: float = 1.0, steps_per_epoch: int = 50, init_range: float = 1.0
-) -> ThreeWells:
+def make_three_wells(*, n_dim: int = 3, width: float = 1.0, steps_per_epoch: int = 50, init_range: float = 1.0) -> ThreeWells:
     """Three Gaussian wells (3 tasks): Pareto set a triangle, exact curved front, concave in the middle.
 
     Args:

@@ -35,7 +35,9 @@ HYPERVOLUME_KEY = b"paretosweep.exact_front_hypervolume"
 
 def known_hypervolume_metadata(reference_point: Sequence[float], hypervolume: float) -> dict[bytes, bytes]:
     """The metadata entry recording a known exact-front hypervolume at a reference point."""
-    return {HYPERVOLUME_KEY: json.dumps({"reference_point": [float(v) for v in reference_point], "hypervolume": float(hypervolume)}).encode()}
+    return {
+        HYPERVOLUME_KEY: json.dumps({"reference_point": [float(v) for v in reference_point], "hypervolume": float(hypervolume)}).encode()
+    }
 
 
 def known_hypervolume_from_metadata(metadata: dict[bytes, bytes] | None) -> dict[tuple[float, ...], float]:
@@ -71,10 +73,7 @@ def align_exact_front(
         )
     array = np.array(points, dtype=np.float64, copy=True)
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] != len(columns) or not np.isfinite(array).all():
-        raise ConfigError(
-            f"`exact_front.points` should be a finite [k, {len(columns)}] array with k >= 1. "
-            f"Found shape {array.shape}."
-        )
+        raise ConfigError(f"`exact_front.points` should be a finite [k, {len(columns)}] array with k >= 1. Found shape {array.shape}.")
     order = [list(columns).index(o.column) for o in objectives]
     return array[:, order]
 
@@ -102,9 +101,7 @@ def exact_front_from_table(table: pa.Table, objectives: Sequence[Objective], pat
 class ExactFrontIndicators:
     """IGD+ and hypervolume ratio against a stored exact front, its hypervolume cached per reference point."""
 
-    def __init__(
-        self, points: np.ndarray, directions: Sequence[str], known: Mapping[tuple[float, ...], float] | None = None
-    ) -> None:
+    def __init__(self, points: np.ndarray, directions: Sequence[str], known: Mapping[tuple[float, ...], float] | None = None) -> None:
         """``known``: continuous-front hypervolumes by reference point (objective order), used as is."""
         self.points = points
         self.directions = tuple(directions)

@@ -98,15 +98,12 @@ def read_table(fs: pafs.FileSystem, path: str, run: str) -> pa.Table:
     if info.type != pafs.FileType.File:
         found = "is missing" if info.type == pafs.FileType.NotFound else "is not a file"
         raise ResultSchemaError(
-            f"`{run}` is not a paretosweep run directory: `{path}` {found}. "
-            "Run `paretosweep run SPEC` first, or check the path."
+            f"`{run}` is not a paretosweep run directory: `{path}` {found}. Run `paretosweep run SPEC` first, or check the path."
         )
     try:
         table = pq.read_table(path, filesystem=fs)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ResultSchemaError(
-            f"`{path}` is corrupt ({type(exc).__name__}: {exc}): delete it and re-run with --resume."
-        ) from exc
+        raise ResultSchemaError(f"`{path}` is corrupt ({type(exc).__name__}: {exc}): delete it and re-run with --resume.") from exc
     metadata = table.schema.metadata or {}
     if META_OBJECTIVES not in metadata:
         raise ResultSchemaError(

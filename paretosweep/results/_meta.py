@@ -62,16 +62,14 @@ class RunMeta:
             return cls(
                 objectives=objectives_from_json(metadata[META_OBJECTIVES]),
                 tasks=tuple(json.loads(metadata.get(META_TASKS, b"[]"))),
-                metric_columns=tuple(table.schema.names[len(TRIAL_FIELDS):]),
+                metric_columns=tuple(table.schema.names[len(TRIAL_FIELDS) :]),
                 reference_point=None if ref is None else tuple(float(v) for v in ref),
                 spec=json.loads(metadata.get(META_SPEC, b"{}")),
                 reference_rule=json.loads(metadata.get(META_REFERENCE_RULE, b"null")),
                 splits=RunSplits.from_json(metadata.get(META_SPLITS, b"null")),
             )
         except (ValueError, TypeError, KeyError) as exc:
-            raise ResultSchemaError(
-                f"`{path}` has unreadable paretosweep metadata ({exc}): delete it and re-run with --resume."
-            ) from exc
+            raise ResultSchemaError(f"`{path}` has unreadable paretosweep metadata ({exc}): delete it and re-run with --resume.") from exc
 
 
 def validate_meta(meta: RunMeta) -> None:
@@ -96,7 +94,4 @@ def validate_meta(meta: RunMeta) -> None:
         meta.splits.check(meta.metric_columns, [o.column for o in meta.objectives])
     ref = meta.reference_point
     if ref is not None and (len(ref) != len(meta.objectives) or not all(math.isfinite(v) for v in ref)):
-        raise ConfigError(
-            f"`reference_point` should hold one finite value per objective ({len(meta.objectives)}). "
-            f"Found {list(ref)}."
-        )
+        raise ConfigError(f"`reference_point` should hold one finite value per objective ({len(meta.objectives)}). Found {list(ref)}.")

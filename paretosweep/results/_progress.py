@@ -67,10 +67,15 @@ def frontier_columns(
     if reference_point is None:
         hv = {"hypervolume": 0.0, "hypervolume_method": "exact", "hypervolume_stderr": 0.0}
     else:
-        clipped = int((~(to_minimization(points, directions) < to_minimization(np.asarray([reference_point], dtype=np.float64), directions)).all(axis=1)).sum())
+        clipped = int(
+            (
+                ~(to_minimization(points, directions) < to_minimization(np.asarray([reference_point], dtype=np.float64), directions)).all(
+                    axis=1
+                )
+            ).sum()
+        )
         estimate = hypervolume_auto(points[mask], reference_point=reference_point, directions=directions)
-        hv = {"hypervolume": estimate.value, "hypervolume_method": estimate.method,
-              "hypervolume_stderr": estimate.stderr}
+        hv = {"hypervolume": estimate.value, "hypervolume_method": estimate.method, "hypervolume_stderr": estimate.stderr}
     indicators: dict[str, float | None] = {"igd_plus": None, "hv_ratio": None}
     if exact is not None:
         indicators = exact.row(points[mask], hv["hypervolume"], reference_point)
@@ -100,9 +105,9 @@ _CONFIGURATION_READ = ("trial_id", "status", "kind", "scalarizer", "method", "we
 
 def objective_values(table: pa.Table, objectives: Sequence[Objective]) -> tuple[np.ndarray, np.ndarray]:
     """``[n, m]`` objective values of the trial rows (null = NaN) and the mask of usable completed rows."""
-    values = np.column_stack(
-        [table.column(o.column).to_numpy().astype(np.float64) for o in objectives]
-    ).reshape(table.num_rows, len(objectives))
+    values = np.column_stack([table.column(o.column).to_numpy().astype(np.float64) for o in objectives]).reshape(
+        table.num_rows, len(objectives)
+    )
     completed = np.array([s == "completed" for s in table.column("status").to_pylist()], dtype=bool)
     return values, completed & ~nan_rows(values)
 

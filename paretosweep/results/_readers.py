@@ -26,9 +26,7 @@ from paretosweep.results._schema import (
 )
 
 
-def _run_file(
-    path: str | os.PathLike[str], name: str, filesystem: pafs.FileSystem | None
-) -> tuple[pafs.FileSystem, str, str]:
+def _run_file(path: str | os.PathLike[str], name: str, filesystem: pafs.FileSystem | None) -> tuple[pafs.FileSystem, str, str]:
     """(fs, file path, run location) for a run directory or a direct ``.parquet`` path."""
     text = os.fspath(path)
     fs, resolved = resolve(text, filesystem)
@@ -60,9 +58,7 @@ def load_progress(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem |
     return load_table(*_run_file(path, PROGRESS_FILE, filesystem))
 
 
-def read_objectives(
-    path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None
-) -> tuple[Objective, ...]:
+def read_objectives(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> tuple[Objective, ...]:
     """The objectives stored in a run directory's trials.parquet (or in a given ``.parquet`` file)."""
     return read_run_meta(path, filesystem=filesystem).objectives
 

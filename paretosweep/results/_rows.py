@@ -31,18 +31,14 @@ def timestamp(value: Any, key: str, trial_id: str) -> datetime | None:
         return value.astimezone(timezone.utc)  # a naive datetime is read as local time
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return datetime.fromtimestamp(float(value), tz=timezone.utc)
-    raise ResultSchemaError(
-        f"`{key}` of trial `{trial_id}` should be a datetime or epoch seconds. Found {value!r}."
-    )
+    raise ResultSchemaError(f"`{key}` of trial `{trial_id}` should be a datetime or epoch seconds. Found {value!r}.")
 
 
 def clean_row(row: Mapping[str, Any], names: Sequence[str], metrics: Sequence[str]) -> dict[str, Any]:
     """Validate one trial row and convert its values to what the Arrow schema expects."""
     trial_id = row.get("trial_id")
     if not isinstance(trial_id, str) or not trial_id:
-        raise ResultSchemaError(
-            f"Every trial row should have a non-empty string `trial_id`. Found {trial_id!r}."
-        )
+        raise ResultSchemaError(f"Every trial row should have a non-empty string `trial_id`. Found {trial_id!r}.")
     for key in row:
         if key not in names:
             raise ResultSchemaError(
@@ -51,10 +47,7 @@ def clean_row(row: Mapping[str, Any], names: Sequence[str], metrics: Sequence[st
             )
     for key, allowed in (("status", STATUSES), ("kind", KINDS)):
         if row.get(key) not in allowed:
-            raise ResultSchemaError(
-                f"`{key}` of trial `{trial_id}` should be one of {', '.join(allowed)}. "
-                f"Found {row.get(key)!r}."
-            )
+            raise ResultSchemaError(f"`{key}` of trial `{trial_id}` should be one of {', '.join(allowed)}. Found {row.get(key)!r}.")
     clean = dict(row)
     for key in _TIMESTAMPS:
         clean[key] = timestamp(row.get(key), key, trial_id)
@@ -77,8 +70,7 @@ def rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
         except (pa.ArrowException, TypeError, ValueError) as exc:
             bad = next((r for r in rows if not converts(r.get(f.name), f.type)), rows[0])
             raise ResultSchemaError(
-                f"Column `{f.name}` should hold {f.type}. Found {bad.get(f.name)!r} in trial "
-                f"`{bad['trial_id']}` ({exc})."
+                f"Column `{f.name}` should hold {f.type}. Found {bad.get(f.name)!r} in trial `{bad['trial_id']}` ({exc})."
             ) from exc
     return pa.Table.from_arrays(arrays, schema=schema)
 

@@ -60,9 +60,7 @@ class RunStore:
         ResultSchemaError: if the directory holds a corrupt or foreign trials file.
     """
 
-    def __init__(
-        self, path_or_uri: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None
-    ) -> None:
+    def __init__(self, path_or_uri: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> None:
         self._fs, self._root = resolve(path_or_uri, filesystem)
         self._location = os.fspath(path_or_uri)
         self._meta: RunMeta | None = None
@@ -240,8 +238,12 @@ class RunStore:
         """
         meta = self._require()
         front = ExactFrontIndicators.given(
-            points, columns=columns, directions=directions, objectives=meta.objectives,
-            hypervolume=hypervolume, reference_point=reference_point,
+            points,
+            columns=columns,
+            directions=directions,
+            objectives=meta.objectives,
+            hypervolume=hypervolume,
+            reference_point=reference_point,
         )
         if self._exact is not None and np.array_equal(front.points, self._exact.points) and front.known == self._exact.known:
             return
@@ -300,7 +302,9 @@ class RunStore:
             self._fix_from_first_batch()
         row = progress_row(self._trials, self._require(), self._require().reference_point, self._exact)
         now = datetime.now(timezone.utc)
-        row["elapsed_seconds"] = elapsed_since_first(self._trials, now, self._opened_at) if elapsed_seconds is None else float(elapsed_seconds)
+        row["elapsed_seconds"] = (
+            elapsed_since_first(self._trials, now, self._opened_at) if elapsed_seconds is None else float(elapsed_seconds)
+        )
         row["time"] = now
         last = self._progress.column("trials_done").to_pylist()[-1:]
         if row["trials_done"] and last != [row["trials_done"]]:
@@ -324,10 +328,7 @@ class RunStore:
                 return meta.reference_point
             point, rule = first_batch_reference(self._trials, self._require().objectives)
             if point is None:
-                raise ConfigError(
-                    "Cannot derive a reference point: no completed trial has finite objectives yet. "
-                    "Pass one explicitly."
-                )
+                raise ConfigError("Cannot derive a reference point: no completed trial has finite objectives yet. Pass one explicitly.")
         fixed = tuple(float(v) for v in point)
         if meta.reference_point is not None and fixed != meta.reference_point:
             raise ConfigError(

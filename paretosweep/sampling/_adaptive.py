@@ -151,7 +151,9 @@ class AdaptiveSampler:
                 f"goes to the largest gaps); found {shares}."
             )
         if self.retests < 0 or not self.retest_margin > 0:
-            raise ConfigError(f"`sampler.retests` should be >= 0 and `sampler.retest_margin` > 0; found {self.retests}, {self.retest_margin}.")
+            raise ConfigError(
+                f"`sampler.retests` should be >= 0 and `sampler.retest_margin` > 0; found {self.retests}, {self.retest_margin}."
+            )
         self.n_initial = resolve_n_initial(self.m, self.n_weights, self.n_initial, self.tolerance)
 
     def shares(self) -> dict[str, float]:

@@ -59,8 +59,7 @@ def explicit_weights(weights: tuple[tuple[float, ...], ...], m: int) -> np.ndarr
         why = simplex.simplex_violation(w, m)
         if why is not None:
             raise ConfigError(
-                f"`sampler.weights[{i}]` should lie on the simplex (m={m} non-negative entries, sum 1). "
-                f"Found `{list(w)}`: {why}."
+                f"`sampler.weights[{i}]` should lie on the simplex (m={m} non-negative entries, sum 1). Found `{list(w)}`: {why}."
             )
     return np.asarray(weights, dtype=np.float64).reshape(len(weights), m)
 

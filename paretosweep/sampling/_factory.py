@@ -65,11 +65,20 @@ def make_sampler(
         return StaticSampler(generated_weights(s.name, m, n, floor=s.floor, seed=spec.seed))
     if s.name == "adaptive":
         return AdaptiveSampler(
-            m=m, scalarizer=spec.scalarizer.name, n_weights=n, n_initial=s.n_initial, tolerance=s.tolerance,
-            batch=s.batch, floor=s.floor, seed=spec.seed,
+            m=m,
+            scalarizer=spec.scalarizer.name,
+            n_weights=n,
+            n_initial=s.n_initial,
+            tolerance=s.tolerance,
+            batch=s.batch,
+            floor=s.floor,
+            seed=spec.seed,
             focus=parse_focus(s.focus, list(objectives), metric_columns=metric_columns),
-            focus_share=s.refine.focus, knee_share=s.refine.knee, crowded_share=s.refine.crowded,
-            retests=s.retests, retest_margin=s.retest_margin,
+            focus_share=s.refine.focus,
+            knee_share=s.refine.knee,
+            crowded_share=s.refine.crowded,
+            retests=s.retests,
+            retest_margin=s.retest_margin,
         )
     if s.name in OPTUNA_SAMPLERS:
         if spec.budget.seeds_per_weight != 1 or len(spec.budget.lr) != 1:
@@ -79,8 +88,14 @@ def make_sampler(
         simplex.apply_floor(np.zeros((1, m)), s.floor)  # checks the floor now
         columns = [c for c, _ in objectives]
         return OptunaSampler(
-            s.name, m=m, n_weights=n, floor=s.floor, seed=spec.seed, directions=[d for _, d in objectives],
-            study_name=spec.name, journal=journal_path(study_dir),
+            s.name,
+            m=m,
+            n_weights=n,
+            floor=s.floor,
+            seed=spec.seed,
+            directions=[d for _, d in objectives],
+            study_name=spec.name,
+            journal=journal_path(study_dir),
             stored=[StoredResult(tuple(row["weights"]), _raw_values(row, columns)) for row in stored],
         )
     raise ConfigError(f"Unknown `sampler.name` `{s.name}`.")  # the spec's validation refuses it first
@@ -117,7 +132,8 @@ def describe(spec: SweepSpec, sampler: Sampler) -> str | None:
             f"{spec.budget.n_weights - len(sampler.planned)} more are chosen from the results while the sweep runs "
             f"(tolerance {s.tolerance:g}, batch {s.batch})"
             + (f", plus up to {s.retests} re-tests with new seeds" if s.retests else "")
-            + (f"; focus {s.focus}" if s.focus else "") + "."
+            + (f"; focus {s.focus}" if s.focus else "")
+            + "."
         )
     if s.name in OPTUNA_SAMPLERS:
         return f"{s.name}: all {spec.budget.n_weights} weight vectors are asked from Optuna while the sweep runs; none is planned ahead."

@@ -94,7 +94,10 @@ def parse_focus(
         j = columns.index(column)
         metric = column.rsplit("_", 1)[-1]
         if metric in UNIT_INTERVAL_METRICS and not 0.0 <= value <= 1.0:
-            raise ConfigError(f"`sampler.focus[{i}]` ({entry!r}): `{column}` lies in [0, 1], so a bound of {value} cannot be meant. Use a value in [0, 1].")
+            raise ConfigError(
+                f"`sampler.focus[{i}]` ({entry!r}): `{column}` lies in [0, 1], so a bound of {value} cannot be meant. "
+                "Use a value in [0, 1]."
+            )
         if op == ">=":
             user_lo[j] = max(user_lo[j], value)
         else:

@@ -105,9 +105,7 @@ def check_gp_support(version: str) -> None:
         )
 
 
-def make_optuna_sampler(
-    name: str, *, seed: int, n_weights: int, m: int, population_size: int | None = None
-) -> BaseSampler:
+def make_optuna_sampler(name: str, *, seed: int, n_weights: int, m: int, population_size: int | None = None) -> BaseSampler:
     """The seeded Optuna sampler for a sampler name (see the module docstring for each).
 
     Args:
@@ -131,9 +129,7 @@ def make_optuna_sampler(
         check_gp_support(optuna.__version__)
         with warnings.catch_warnings():  # `deterministic_objective` is marked experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.GPSampler(
-                seed=seed, n_startup_trials=gp_startup_trials(n_weights, m), deterministic_objective=True
-            )
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=gp_startup_trials(n_weights, m), deterministic_objective=True)
     raise ValueError(f"`sampler.name` should be one of {', '.join(OPTUNA_SAMPLERS)} here; found `{name}`.")
 
 

@@ -95,8 +95,11 @@ def attach_exact_front(store: RunStore, spec: SweepSpec, *, n_points: int = EXAC
     if dict(zip(front.columns, front.directions, strict=True)) != {o.column: o.direction for o in store.objectives}:
         return False  # the spec optimises other metrics than the ones the exact front describes
     store.set_exact_front(
-        front.points, columns=front.columns, directions=front.directions,
-        hypervolume=front.hypervolume, reference_point=front.reference_point,
+        front.points,
+        columns=front.columns,
+        directions=front.directions,
+        hypervolume=front.hypervolume,
+        reference_point=front.reference_point,
     )
     return True
 
@@ -167,7 +170,10 @@ def tuner(spec: SweepSpec, plan: Plan, store: RunStore, recorder: SweepRecorder)
     return tune.Tuner(
         tune.with_resources(tune.with_parameters(run_trial, spec=spec), {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}),
         tune_config=tune.TuneConfig(
-            search_alg=search_alg, num_samples=num_samples, max_concurrent_trials=concurrency(spec), reuse_actors=True,
+            search_alg=search_alg,
+            num_samples=num_samples,
+            max_concurrent_trials=concurrency(spec),
+            reuse_actors=True,
         ),
         run_config=tune.RunConfig(
             name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
@@ -193,7 +199,10 @@ def searcher_for(
     objectives = [(o.column, o.direction) for o in plan.objectives]
     stored = {str(row["trial_id"]): _plain(row) for row in stored_rows}
     sampler = make_sampler(
-        spec, objectives, metric_columns=plan.metric_columns, study_dir=study_dir,
+        spec,
+        objectives,
+        metric_columns=plan.metric_columns,
+        study_dir=study_dir,
         stored=[r for r in stored.values() if r.get("kind") == "scalarization"],
     )
     methods = [t for t in plan.trials if t.kind == "method"]

@@ -129,7 +129,11 @@ class SweepRecorder(Callback):
         """A trial whose worker died (or whose trainable escaped our handler) is recorded as failed."""
         members = trial.config["pack"] if "pack" in trial.config else [trial.config["trial"]]
         error = trial.get_pickled_error() or trial.get_error()
-        message = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}" if error else "trial failed in Ray"
+        message = (
+            f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}"
+            if error
+            else "trial failed in Ray"
+        )
         now = time.time()
         self._record([self._lost_row(TrialConfig.from_dict(member), message, now, trial) for member in members])
 

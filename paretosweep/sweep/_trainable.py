@@ -42,7 +42,9 @@ def _short_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}{where}"
 
 
-def outcome_row(trial: TrialConfig, outcome: TrialOutcome, *, started_at: float, epochs: int, node: str, device: str, hparams: dict[str, Any]) -> dict[str, Any]:
+def outcome_row(
+    trial: TrialConfig, outcome: TrialOutcome, *, started_at: float, epochs: int, node: str, device: str, hparams: dict[str, Any]
+) -> dict[str, Any]:
     """The ``trials.parquet`` row of a finished trial (the storage contract's columns)."""
     return {
         **trial.row_fields(),
@@ -67,7 +69,12 @@ def outcome_row(trial: TrialConfig, outcome: TrialOutcome, *, started_at: float,
 
 def trial_hparams(spec: SweepSpec, trial: TrialConfig) -> dict[str, Any]:
     """The hyper-parameters stored with a trial (scalarizer or method settings, optimiser)."""
-    common = {"optimizer": spec.budget.optimizer, "lr": trial.lr, "epochs": spec.budget.epochs, "steps_per_epoch": spec.budget.steps_per_epoch}
+    common = {
+        "optimizer": spec.budget.optimizer,
+        "lr": trial.lr,
+        "epochs": spec.budget.epochs,
+        "steps_per_epoch": spec.budget.steps_per_epoch,
+    }
     if trial.kind == "scalarization":
         return {**common, **spec.scalarizer.model_dump(mode="json"), "scalarizer": spec.scalarizer.name}
     return {**common, "method": trial.method, **trial.method_params}
@@ -132,9 +139,17 @@ def run_pack(config: dict[str, Any], spec: SweepSpec) -> None:
     seconds = time.time() - started_at
     rows = []
     for trial, outcome in zip(trials, outcomes, strict=True):
-        hparams = {**trial_hparams(spec, trial), "attempts": attempts, "pack_id": pack_id(trials), "pack_size": len(trials), "pack_seconds": seconds}
+        hparams = {
+            **trial_hparams(spec, trial),
+            "attempts": attempts,
+            "pack_id": pack_id(trials),
+            "pack_size": len(trials),
+            "pack_seconds": seconds,
+        }
         hparams.update(outcome.method_hparams)
-        rows.append(outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams))
+        rows.append(
+            outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams)
+        )
     statuses = {o.status for o in outcomes}
     status = "completed" if statuses == {"completed"} else "failed" if statuses == {"failed"} else "mixed"
     tune.report({"trial_status": status, ROW_KEY: json.dumps(rows), "done_marker": True})

@@ -84,7 +84,10 @@ def train_packed(
         except _Unvectorisable as error:
             logger.warning(
                 "problem `%s` cannot be trained packed (%s failed: %s); training its %d weight vectors one by one instead.",
-                getattr(problem, "name", type(problem).__name__), error.args[0], error.__cause__ or error, len(members),
+                getattr(problem, "name", type(problem).__name__),
+                error.args[0],
+                error.__cause__ or error,
+                len(members),
             )
             results = [train_trial(problem, t, spec, device=device) for t in members]
         outcomes.update(zip(indices, results, strict=True))
@@ -148,6 +151,7 @@ class _Pack:
             self.batched: Any = lambda p, b, batch: hooked(p, b, batch, device)
             self.how = "its packed_task_losses"
         else:
+
             def member_losses(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], batch: Any) -> torch.Tensor:
                 named = ({f"model.{k}": v for k, v in p.items()}, {f"model.{k}": v for k, v in b.items()})
                 return functional_call(wrapper, named, (batch,))

@@ -62,7 +62,11 @@ def _check_finite(values: torch.Tensor | dict[str, float], where: str) -> None:
 
 
 def _build_backward(
-    spec: SweepSpec, problem: Problem, trial: TrialConfig, model: torch.nn.Module, device: torch.device,
+    spec: SweepSpec,
+    problem: Problem,
+    trial: TrialConfig,
+    model: torch.nn.Module,
+    device: torch.device,
     cleanup: contextlib.ExitStack,
 ):
     """The per-step backward and the extra parameters it trains, for a sweep trial or a method.
@@ -131,7 +135,11 @@ def train_trial(
 
 
 def _train(
-    problem: Problem, trial: TrialConfig, spec: SweepSpec, device: torch.device, report: Report | None,
+    problem: Problem,
+    trial: TrialConfig,
+    spec: SweepSpec,
+    device: torch.device,
+    report: Report | None,
     cleanup: contextlib.ExitStack,
 ) -> TrialOutcome:
     started = time.perf_counter()

@@ -25,8 +25,15 @@ import pytest
 from tests.synthetic_run import write_synthetic_run
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 
 
@@ -71,10 +78,13 @@ def dashboard(paths: list[Path], *, refresh_ms: int | None = None) -> Iterator[t
     if refresh_ms is None:
         code = f"from paretosweep.dashboard import serve; serve({[str(p) for p in paths]!r}, port={port})"
     else:  # a faster refresh, through the same app factory
-        code = (f"from paretosweep.dashboard import create_app; create_app({[str(p) for p in paths]!r}, "
-                f"refresh_ms={refresh_ms}).run(host='127.0.0.1', port={port})")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        code = (
+            f"from paretosweep.dashboard import create_app; create_app({[str(p) for p in paths]!r}, "
+            f"refresh_ms={refresh_ms}).run(host='127.0.0.1', port={port})"
+        )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_for(url, proc)

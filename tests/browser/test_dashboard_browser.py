@@ -171,10 +171,13 @@ def test_parallel_coordinates_brushing_selects_trials(synthetic_run_dir: Path, n
         page.wait_for_timeout(500)
         # Brush the top half of the w[left] axis (the first one): weights in about [0.5, 1].
         page.locator(_PARCOORDS).scroll_into_view_if_needed()
-        axis = page.evaluate("""(sel) => {
+        axis = page.evaluate(
+            """(sel) => {
             const r = document.querySelector(sel + ' .axis-brush .background').getBoundingClientRect();
             return {x: r.left + r.width / 2, top: r.top, bottom: r.bottom};
-        }""", _PARCOORDS)
+        }""",
+            _PARCOORDS,
+        )
         x, mid = axis["x"], (axis["top"] + axis["bottom"]) / 2
         page.mouse.move(x, axis["top"] + 1)
         page.mouse.down()
@@ -200,9 +203,12 @@ def test_switching_objectives_redraws(tiny_run_dir: Path, new_page: Any) -> None
         assert page.evaluate(_TRACES_JS, "scatter")[0]["ytitle"].startswith("t1_loss")
         page.locator('[id=\'{"run":0,"type":"y"}\']').click()
         page.get_by_role("option", name="t2_loss").click()
-        page.wait_for_function("""() => {
+        page.wait_for_function(
+            """() => {
             const gd = document.getElementById(JSON.stringify({run: 0, type: 'scatter'})).querySelector('.js-plotly-plot');
-            return gd._fullLayout.yaxis.title.text.startsWith('t2_loss'); }""", timeout=20_000)
+            return gd._fullLayout.yaxis.title.text.startsWith('t2_loss'); }""",
+            timeout=20_000,
+        )
         frontier = next(t for t in page.evaluate(_TRACES_JS, "scatter") if t["name"].startswith("Frontier ("))
         assert frontier["y"] == pytest.approx([front.loc[i, "t2_loss"] for i in frontier["text"]])
         screenshot(page, "switched_objective")

@@ -68,8 +68,14 @@ def _free_ports(n: int) -> list[int]:
 
 def _node_ports() -> list[str]:
     """Every port a node listens on, chosen free, so that no default port (10001, 52365, ...) is shared."""
-    names = ("node-manager-port", "object-manager-port", "metrics-export-port", "dashboard-agent-listen-port",
-             "dashboard-agent-grpc-port", "runtime-env-agent-port")
+    names = (
+        "node-manager-port",
+        "object-manager-port",
+        "metrics-export-port",
+        "dashboard-agent-listen-port",
+        "dashboard-agent-grpc-port",
+        "runtime-env-agent-port",
+    )
     return [f"--{name}={port}" for name, port in zip(names, _free_ports(len(names)))]
 
 
@@ -97,11 +103,20 @@ class Cluster:
         # Notice a dead node in ~5 s instead of ~15-30 s, so a killed worker's trial is retried soon (not
         # faster: on a busy machine a live raylet can miss a beat, and a node declared dead never comes back).
         env.update(RAY_health_check_initial_delay_ms="2000", RAY_health_check_period_ms="1000", RAY_health_check_failure_threshold="5")
-        self._start("head", [
-            "--head", f"--node-ip-address={HEAD_IP}", f"--port={port}", f"--dashboard-host={HEAD_IP}",
-            f"--dashboard-port={dashboard}", f"--ray-client-server-port={client}", "--num-cpus=1",
-            '--resources={"head_node": 1}',
-        ], env)
+        self._start(
+            "head",
+            [
+                "--head",
+                f"--node-ip-address={HEAD_IP}",
+                f"--port={port}",
+                f"--dashboard-host={HEAD_IP}",
+                f"--dashboard-port={dashboard}",
+                f"--ray-client-server-port={client}",
+                "--num-cpus=1",
+                '--resources={"head_node": 1}',
+            ],
+            env,
+        )
 
     def start_worker(self) -> None:
         self._start("worker", [f"--address={self.gcs}", f"--node-ip-address={WORKER_IP}", "--num-cpus=1"], _env())
@@ -113,7 +128,10 @@ class Cluster:
         self.logs.append(log)
         self.procs[name] = subprocess.Popen(
             [str(BIN / "ray"), "start", *args, f"--temp-dir={temp}", "--disable-usage-stats", "--block", *_node_ports()],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def alive_nodes(self) -> set[str]:
@@ -160,7 +178,11 @@ class Cluster:
         from ray.util.state import list_actors, list_nodes
 
         nodes = {n.node_id: n.node_ip for n in list_nodes(address=self.jobs, timeout=5) if n.state == "ALIVE"}
-        actors = [(a.class_name, nodes.get(a.node_id, a.node_id), a.job_id, a.state) for a in list_actors(address=self.jobs, timeout=5) if a.state != "DEAD"]
+        actors = [
+            (a.class_name, nodes.get(a.node_id, a.node_id), a.job_id, a.state)
+            for a in list_actors(address=self.jobs, timeout=5)
+            if a.state != "DEAD"
+        ]
         tails = []
         for temp in self.temp_dirs:
             for name in ("raylet.out", "runtime_env_agent.log"):
@@ -304,7 +326,10 @@ def driver(spec: Path, address: str, *args: str, log: Path) -> subprocess.Popen[
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [str(BIN / "paretosweep"), "run", str(spec), "--address", address, *args],
-            env=_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -327,6 +352,7 @@ def test_submit_runs_the_sweep_on_both_nodes_and_status_logs_stop_work(cluster: 
 
     logs = cli("logs", job_id, "--address", cluster.jobs)
     assert logs.exit_code == 0 and "8 completed" in " ".join(logs.stdout.split())
+
     async def follow_inside_a_running_loop() -> Any:  # as in a notebook, or a session that runs a sync Playwright
         return cli("logs", job_id, "--address", cluster.jobs, "--follow")
 
@@ -393,7 +419,11 @@ def test_a_driver_killed_mid_sweep_resumes_with_one_row_per_trial(cluster: Clust
 
     resumed = subprocess.run(
         [str(BIN / "paretosweep"), "run", str(spec), "--address", cluster.gcs, "--resume"],
-        env=_env(), capture_output=True, text=True, timeout=180, start_new_session=True,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        start_new_session=True,
     )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert f"({before} already done)" in " ".join(resumed.stdout.split())
@@ -431,8 +461,13 @@ def test_an_unreachable_address_fails_within_seconds(cluster: Cluster, tmp_path:
     ):
         # The driver, as a process of its own: its time includes importing torch and Ray (~5 s here).
         started = time.monotonic()
-        result = subprocess.run([str(BIN / "paretosweep"), "run", str(spec), "--address", address, "--overwrite"],
-                                env=_env(), capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(BIN / "paretosweep"), "run", str(spec), "--address", address, "--overwrite"],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert time.monotonic() - started < 30
         assert result.returncode == 2 and expected in " ".join(result.stderr.split()), result.stderr
 
@@ -441,8 +476,9 @@ def test_more_gpus_per_trial_than_any_node_has_is_a_config_error(cluster: Cluste
     spec = write_spec(tmp_path / "gpu.yaml", **fonseca(tmp_path / "run", n_weights=2, steps=10, resources={"cpu": 1, "gpu": 1}))
     submitted = cli("submit", str(spec), "--address", cluster.jobs)  # checked against the nodes before submitting
     assert submitted.exit_code == 2 and "`resources.gpu` asks for 1 GPU(s) per trial" in " ".join(submitted.output.split())
-    result = subprocess.run([str(BIN / "paretosweep"), "run", str(spec), "--address", cluster.gcs],
-                            env=_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(BIN / "paretosweep"), "run", str(spec), "--address", cluster.gcs], env=_env(), capture_output=True, text=True, timeout=120
+    )
     text = " ".join(result.stderr.split())
     assert result.returncode == 2 and "`resources.gpu` asks for 1 GPU(s) per trial" in text and "no node" in text, text
 
@@ -457,7 +493,9 @@ def test_a_worker_node_killed_mid_sweep_is_retried_and_the_sweep_completes(clust
     job_id = submitted.stdout.strip()
     deadline = time.monotonic() + 120
     while not cluster.trial_running_on(WORKER_IP):  # the worker's trial actor trains from the moment it is up
-        assert time.monotonic() < deadline, f"{cluster.describe()}, rows {rows(run_dir)}: " + cli("logs", job_id, "--address", cluster.jobs).stdout[-3000:]
+        assert time.monotonic() < deadline, (
+            f"{cluster.describe()}, rows {rows(run_dir)}: " + cli("logs", job_id, "--address", cluster.jobs).stdout[-3000:]
+        )
         time.sleep(0.2)
     time.sleep(0.5)
     cluster.kill("worker")

@@ -99,7 +99,9 @@ def test_a_resumed_optuna_sweep_continues_its_study(local_ray: None, tmp_path: P
     assert first.ran == 4
     second = paretosweep.run({**small, "budget": {**small["budget"], "n_weights": 6}}, resume=True)
     trials = paretosweep.load_trials(second.run_dir)
-    assert (second.ran, second.skipped) == (2, 4) and len(trials) == 6 and trials.trial_id.is_unique and (trials.status == "completed").all()
+    assert (
+        (second.ran, second.skipped) == (2, 4) and len(trials) == 6 and trials.trial_id.is_unique and (trials.status == "completed").all()
+    )
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(Path(second.run_dir) / "optuna.journal")))
     study = optuna.load_study(study_name="fonseca-adaptive", storage=storage)
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 6
@@ -114,8 +116,18 @@ def test_adaptive_sweep_with_focus_seeds_and_retests(local_ray: None, tmp_path: 
     earlier weight vector on a new seed; ids stay unique; nothing exceeds the searcher's cap.
     """
     focused = {
-        **spec(tmp_path, {"name": "adaptive", "tolerance": 0.01, "batch": 2, "focus": ["f1_loss <= 0.5"],
-                          "refine": {"focus": 0.5, "knee": 0.25}, "retests": 2, "retest_margin": 0.5}),
+        **spec(
+            tmp_path,
+            {
+                "name": "adaptive",
+                "tolerance": 0.01,
+                "batch": 2,
+                "focus": ["f1_loss <= 0.5"],
+                "refine": {"focus": 0.5, "knee": 0.25},
+                "retests": 2,
+                "retest_margin": 0.5,
+            },
+        ),
         "budget": {"n_weights": 5, "seeds_per_weight": 2, "epochs": 2, "lr": 0.02},
     }
     summary = paretosweep.run(focused)

@@ -95,13 +95,13 @@ def test_a_sweep_where_no_trial_completes_exits_1_with_the_first_error(local_ray
     assert (trials.status == "failed").all() and trials.error.str.contains("fail_above").all()
 
 
-MODULE = '''
+MODULE = """
 from tests.problems_for_tests import make_quadratic
 
 
 def make(**params):
     return make_quadratic(**params)
-'''
+"""
 
 
 def test_a_module_beside_the_spec_runs_on_a_local_ray_started_by_python_dash_m(tmp_path: Path) -> None:
@@ -125,8 +125,9 @@ def test_a_module_beside_the_spec_runs_on_a_local_ray_started_by_python_dash_m(t
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_AUTH_MODE", "RAY_ADDRESS")}
     with tempfile.TemporaryDirectory(prefix="psr", dir="/tmp") as ray_tmp:  # Ray's socket paths must stay short
         env.update(PYTHONPATH=str(Path(__file__).resolve().parents[2]), HOME=str(home), RAY_TMPDIR=ray_tmp)
-        done = subprocess.run([sys.executable, "-m", "paretosweep", "run", str(spec)], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "paretosweep", "run", str(spec)], cwd=work, env=env, capture_output=True, text=True, timeout=300
+        )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "2 completed, 0 failed" in " ".join(done.stdout.split())

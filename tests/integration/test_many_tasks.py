@@ -36,9 +36,7 @@ def synthetic_16(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def test_a_16_task_sweep_writes_a_labelled_hypervolume_estimate(
-    local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_16_task_sweep_writes_a_labelled_hypervolume_estimate(local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """3 trials in 16 tasks: exact HV is cheap at 3 points (the measured rule says so), so the rule's
     limit is set to 0 points here to drive the estimate through the real sweep; the store, the
     recorder and the Parquet files are the real ones. The estimate must be within 4 standard

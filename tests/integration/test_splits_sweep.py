@@ -55,7 +55,7 @@ def test_the_frontier_is_chosen_on_validation_and_carries_the_test_seed_means(da
     chosen = configuration_front(trials, trials.attrs["objectives"])
     assert set(front.index) == set(chosen["trial_id"])  # non-dominated in the validation seed means
     by_id = trials.set_index("trial_id")
-    for trial_id, row in front.iterrows():
+    for _, row in front.iterrows():
         seeds = by_id.loc[list(row["seed_trial_ids"])]
         assert row["n_seeds"] == 2
         assert [row[c] for c in (*VALIDATION, *TEST)] == pytest.approx(seeds[list((*VALIDATION, *TEST))].mean().tolist())
@@ -98,7 +98,9 @@ def test_a_point_off_the_test_frontier_stays_on_the_validation_frontier(local_ra
     validation_mask = non_dominated_mask(trials[["a_loss", "b_loss"]].to_numpy(), directions=["min", "min"])
     assert set(front["trial_id"]) == set(trials.index[validation_mask]) and by_weight[0.9] in set(front["trial_id"])
     [knee] = paretosweep.export(run, pick="best:a_loss")
-    assert knee["trial_id"] == by_weight[0.9] and knee["test_objectives"]["a_loss"] == pytest.approx(trials.loc[by_weight[0.9], "test_a_loss"])
+    assert knee["trial_id"] == by_weight[0.9] and knee["test_objectives"]["a_loss"] == pytest.approx(
+        trials.loc[by_weight[0.9], "test_a_loss"]
+    )
 
 
 def test_a_one_split_user_problem_runs_and_its_metadata_says_one_split(local_ray: None, tmp_path: Path) -> None:

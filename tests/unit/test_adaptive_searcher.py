@@ -62,7 +62,9 @@ def test_stored_trials_are_told_not_rerun() -> None:
     spec = paretosweep.api.as_spec(SPEC)
     plan = build_plan(spec)
     done = {t.trial_id: json.loads(result(t.to_dict())[ROW_KEY]) for t in plan.trials}
-    searcher, _ = searcher_for(spec, plan, [{**row, "kind": "scalarization", "weights": t.weights} for t, row in zip(plan.trials, done.values())])
+    searcher, _ = searcher_for(
+        spec, plan, [{**row, "kind": "scalarization", "weights": t.weights} for t, row in zip(plan.trials, done.values())]
+    )
     config = searcher.suggest("a")
     assert config["trial"]["trial_id"] not in done  # straight to the first adaptive round
     assert len(searcher.sampler.weights) == 3
@@ -102,8 +104,11 @@ def test_seeds_are_averaged_and_retests_run_on_new_seeds() -> None:
         return {ROW_KEY: json.dumps({"trial_id": config["trial_id"], "status": "completed", "f1_loss": f1, "f2_loss": f2})}
 
     spec = paretosweep.api.as_spec(
-        {**SPEC, "sampler": {"name": "adaptive", "batch": 2, "tolerance": 0.02, "retests": 4, "retest_margin": 0.2},
-         "budget": {"n_weights": 16, "seeds_per_weight": 2}}
+        {
+            **SPEC,
+            "sampler": {"name": "adaptive", "batch": 2, "tolerance": 0.02, "retests": 4, "retest_margin": 0.2},
+            "budget": {"n_weights": 16, "seeds_per_weight": 2},
+        }
     )
     plan = build_plan(spec)
     searcher, num_samples = searcher_for(spec, plan)

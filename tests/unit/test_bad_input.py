@@ -191,7 +191,9 @@ def test_a_problem_factory_that_raises_is_named_with_its_error_file_and_line(tmp
 
 def test_a_problem_factory_config_error_passes_through_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     module = _factory_module(
-        tmp_path, monkeypatch, "from paretosweep.errors import ConfigError\ndef make():\n    raise ConfigError('`problem.params.n` should be > 0')\n"
+        tmp_path,
+        monkeypatch,
+        "from paretosweep.errors import ConfigError\ndef make():\n    raise ConfigError('`problem.params.n` should be > 0')\n",
     )
     with pytest.raises(ConfigError, match=r"^`problem.params.n` should be > 0$"):
         api.plan(with_(problem={"name": f"{module}:make"}))

@@ -107,7 +107,9 @@ def test_an_http_server_given_as_driver_address_points_to_submit(http_port: int)
         check_driver_address(f"http://127.0.0.1:{http_port}")
 
 
-def test_jobs_api_address_comes_from_the_option_then_the_environment(monkeypatch: pytest.MonkeyPatch, http_port: int, silent_port: int) -> None:
+def test_jobs_api_address_comes_from_the_option_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch, http_port: int, silent_port: int
+) -> None:
     monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     with pytest.raises(ClusterError, match="No cluster address"):

@@ -32,8 +32,7 @@ def run() -> pd.DataFrame:
         ("m4", "failed", "method", "uncertainty", "{}", None, None, 3.0, np.nan, np.nan),
         ("m5", "completed", "method", "gradnorm", json.dumps({"alpha": 1.5}), None, None, 9.0, np.nan, 0.5),
     ]
-    columns = ["trial_id", "status", "kind", "method", "hparams", "weights",
-               "effective_weights_final", "train_seconds", "a_loss", "b_acc"]
+    columns = ["trial_id", "status", "kind", "method", "hparams", "weights", "effective_weights_final", "train_seconds", "a_loss", "b_acc"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -88,11 +87,21 @@ def test_seeds_clearly_beyond_or_inside_the_frontier_get_a_decided_verdict(shift
     """Three seeds of one method around s2 = (0.5, 0.7) moved by ``shift`` in both objectives."""
     trials = run()
     trials = trials[trials["kind"] == "scalarization"]
-    seeds = pd.DataFrame({
-        "trial_id": ["x0", "x1", "x2"], "status": "completed", "kind": "method", "method": "famo", "hparams": "{}",
-        "weights": None, "effective_weights_final": None, "train_seconds": 1.0, "seed": [0, 1, 2],
-        "a_loss": [0.5 - shift + d for d in (-0.01, 0.0, 0.01)], "b_acc": [0.7 + shift + d for d in (0.01, 0.0, -0.01)],
-    })
+    seeds = pd.DataFrame(
+        {
+            "trial_id": ["x0", "x1", "x2"],
+            "status": "completed",
+            "kind": "method",
+            "method": "famo",
+            "hparams": "{}",
+            "weights": None,
+            "effective_weights_final": None,
+            "train_seconds": 1.0,
+            "seed": [0, 1, 2],
+            "a_loss": [0.5 - shift + d for d in (-0.01, 0.0, 0.01)],
+            "b_acc": [0.7 + shift + d for d in (0.01, 0.0, -0.01)],
+        }
+    )
     row = compare(pd.concat([trials, seeds], ignore_index=True), OBJECTIVES).iloc[0]
     assert row["verdict"] == verdict and row["n_seeds"] == 3
     assert row["epsilon_ci_low"] < row["epsilon_mean"] < row["epsilon_ci_high"]
@@ -155,8 +164,9 @@ def test_rows_read_back_from_parquet(tmp_path: object) -> None:
     trials = run()
     schema = trials_schema(["a_loss", "b_acc"])
     table = pa.Table.from_pandas(trials, preserve_index=False)
-    table = pa.table({f.name: table.column(f.name) if f.name in table.column_names
-                      else pa.nulls(len(trials), f.type) for f in schema}, schema=schema)
+    table = pa.table(
+        {f.name: table.column(f.name) if f.name in table.column_names else pa.nulls(len(trials), f.type) for f in schema}, schema=schema
+    )
     path = f"{tmp_path}/trials.parquet"
     pq.write_table(table, path)
     expected = compare(trials, OBJECTIVES, per_trial=True)

@@ -48,9 +48,7 @@ def compose_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     )
     if proc.returncode == 3:
         pytest.skip(f"docker/validate.sh could not install its tools: {proc.stderr.strip()[-800:]}")
-    assert proc.returncode == 0, (
-        f"docker/validate.sh failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    )
+    assert proc.returncode == 0, f"docker/validate.sh failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     assert "all docker/ checks passed" in proc.stdout
     return {
         "default": json.loads((out / "compose.json").read_text()),
@@ -247,9 +245,7 @@ def auth_problems(model: dict[str, Any], ray_nodes: set[str]) -> list[str]:
             tokens.add(("env", env["RAY_AUTH_TOKEN"]))
             continue
         path = env.get("RAY_AUTH_TOKEN_PATH", "")
-        mounted = {
-            f"/run/secrets/{s.get('target') or s['source']}": s["source"] for s in svc.get("secrets", [])
-        }
+        mounted = {f"/run/secrets/{s.get('target') or s['source']}": s["source"] for s in svc.get("secrets", [])}
         source = mounted.get(path)
         secret = model.get("secrets", {}).get(source or "", {})
         if source is None:
@@ -323,11 +319,7 @@ def test_compose_checks_catch_a_broken_cluster(compose_models: dict[str, dict[st
 
 
 def test_env_example_documents_every_compose_variable() -> None:
-    example = dict(
-        line.split("=", 1)
-        for line in (DOCKER / ".env.example").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
+    example = dict(line.split("=", 1) for line in (DOCKER / ".env.example").read_text().splitlines() if line and not line.startswith("#"))
     assert example["RAY_AUTH_TOKEN"] == "", "the example must not ship a usable token"
     assert "openssl rand -hex 32" in (DOCKER / ".env.example").read_text()
     used = set(re.findall(r"\$\{(\w+)", (DOCKER / "compose.yaml").read_text()))
@@ -363,9 +355,9 @@ def ray_cluster_problems(cluster: dict[str, Any], where: str) -> list[str]:
         if label != "head":
             required += ["groupName", "minReplicas", "maxReplicas"]
         problems += [f"{where} {label}: missing {key}" for key in required if key not in group]
-        if label != "head" and all(k in group for k in ("minReplicas", "maxReplicas")):
-            if not group["minReplicas"] <= group.get("replicas", group["minReplicas"]) <= group["maxReplicas"]:
-                problems.append(f"{where} {label}: replicas outside [minReplicas, maxReplicas]")
+        bounded = label != "head" and all(k in group for k in ("minReplicas", "maxReplicas"))
+        if bounded and not group["minReplicas"] <= group.get("replicas", group["minReplicas"]) <= group["maxReplicas"]:
+            problems.append(f"{where} {label}: replicas outside [minReplicas, maxReplicas]")
         pod = (group.get("template") or {}).get("spec") or {}
         problems += pod_problems(pod, f"{where} {label}")
     auth = cluster.get("authOptions") or {}

@@ -24,22 +24,24 @@ SPEC = {"problem": {"name": "synthetic", "params": {"n_tasks": 2}}, "budget": {"
 
 
 def _rows() -> pd.DataFrame:
-    return pd.DataFrame({
-        "trial_id": ["s-1", "m-1"],
-        "status": ["completed", "completed"],
-        "kind": ["scalarization", "method"],
-        "scalarizer": ["tchebycheff", None],
-        "method": [None, "pcgrad"],
-        "weights": [np.array([0.1, 0.9]), None],
-        "effective_weights_mean": [np.array([0.1, 0.9]), np.array([0.3, 0.7])],
-        "seed": np.array([0, 1], dtype=np.int64),
-        "lr": [0.003, 0.01],
-        "epochs": np.array([3, 3], dtype=np.int64),
-        "hparams": ['{"mu": 0.1}', "{}"],
-        "a_loss": [0.1 + 0.2, math.nan],
-        "b_acc": [0.75, 0.5],
-        "history": ["[]", "[]"],
-    })
+    return pd.DataFrame(
+        {
+            "trial_id": ["s-1", "m-1"],
+            "status": ["completed", "completed"],
+            "kind": ["scalarization", "method"],
+            "scalarizer": ["tchebycheff", None],
+            "method": [None, "pcgrad"],
+            "weights": [np.array([0.1, 0.9]), None],
+            "effective_weights_mean": [np.array([0.1, 0.9]), np.array([0.3, 0.7])],
+            "seed": np.array([0, 1], dtype=np.int64),
+            "lr": [0.003, 0.01],
+            "epochs": np.array([3, 3], dtype=np.int64),
+            "hparams": ['{"mu": 0.1}', "{}"],
+            "a_loss": [0.1 + 0.2, math.nan],
+            "b_acc": [0.75, 0.5],
+            "history": ["[]", "[]"],
+        }
+    )
 
 
 def test_records_hold_weights_objectives_and_the_spec() -> None:
@@ -56,8 +58,11 @@ def test_records_hold_weights_objectives_and_the_spec() -> None:
 
 
 def test_each_record_carries_a_spec_that_reproduces_its_point_in_a_fresh_directory() -> None:
-    first, method = export_records(_rows(), OBJECTIVES, spec={**SPEC, "name": "big", "storage": "runs/big",
-                                                               "sampler": {"name": "das_dennis"}, "budget": {"n_weights": 40, "epochs": 3}})
+    first, method = export_records(
+        _rows(),
+        OBJECTIVES,
+        spec={**SPEC, "name": "big", "storage": "runs/big", "sampler": {"name": "das_dennis"}, "budget": {"n_weights": 40, "epochs": 3}},
+    )
     assert first["spec"]["name"] == "big-s-1" and first["spec"]["storage"] == "runs/big-s-1"
     assert first["spec"]["sampler"] == {"name": "explicit", "weights": [[0.1, 0.9]]} and first["spec"]["methods"] == []
     assert first["spec"]["budget"] == {"n_weights": 1, "seeds_per_weight": 1, "lr": [0.003], "epochs": 3}
@@ -88,12 +93,26 @@ def test_json_is_strict_and_round_trips_floats_exactly() -> None:
 def test_csv_has_one_column_per_objective_and_exact_floats() -> None:
     records = export_records(_rows(), OBJECTIVES, spec=SPEC)
     rows = list(csv.DictReader(io.StringIO(to_csv(records))))
-    assert list(rows[0]) == ["trial_id", "status", "kind", "scalarizer", "method", "seed", "lr", "epochs",
-                             "weights", "effective_weights", "a_loss", "b_acc", "hparams", "spec"]
+    assert list(rows[0]) == [
+        "trial_id",
+        "status",
+        "kind",
+        "scalarizer",
+        "method",
+        "seed",
+        "lr",
+        "epochs",
+        "weights",
+        "effective_weights",
+        "a_loss",
+        "b_acc",
+        "hparams",
+        "spec",
+    ]
     assert float(rows[0]["a_loss"]) == 0.1 + 0.2 and rows[1]["a_loss"] == ""
     assert json.loads(rows[0]["weights"]) == [0.1, 0.9] and rows[1]["weights"] == ""
     assert json.loads(rows[0]["spec"]) == export_records(_rows(), OBJECTIVES, spec=SPEC)[0]["spec"]
-    assert to_csv([]) .strip() == "trial_id,status,kind,scalarizer,method,seed,lr,epochs,weights,effective_weights,hparams,spec"
+    assert to_csv([]).strip() == "trial_id,status,kind,scalarizer,method,seed,lr,epochs,weights,effective_weights,hparams,spec"
 
 
 def test_yaml_loads_back_to_the_records() -> None:

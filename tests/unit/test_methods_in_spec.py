@@ -9,7 +9,10 @@ import pytest
 from paretosweep import api
 from paretosweep.errors import ConfigError, UnknownNameError
 
-BASE: dict[str, Any] = {"problem": {"name": "synthetic", "params": {"n_tasks": 3, "n_samples": 300}}, "budget": {"n_weights": 3, "epochs": 1}}
+BASE: dict[str, Any] = {
+    "problem": {"name": "synthetic", "params": {"n_tasks": 3, "n_samples": 300}},
+    "budget": {"n_weights": 3, "epochs": 1},
+}
 
 
 def plan_with(*methods: dict[str, Any], problem: dict[str, Any] | None = None) -> Any:
@@ -24,7 +27,9 @@ def test_methods_become_method_trials_with_task_indices() -> None:
 
 
 def test_methods_get_the_same_learning_rates_and_seeds_as_the_sweep() -> None:
-    plan = api.plan({**BASE, "budget": {"n_weights": 3, "epochs": 1, "lr": [0.01, 0.001], "seeds_per_weight": 2}, "methods": [{"name": "mgda"}]})
+    plan = api.plan(
+        {**BASE, "budget": {"n_weights": 3, "epochs": 1, "lr": [0.01, 0.001], "seeds_per_weight": 2}, "methods": [{"name": "mgda"}]}
+    )
     sweep = {(t.seed, t.lr) for t in plan.trials if t.kind == "scalarization"}
     method = {(t.seed, t.lr) for t in plan.trials if t.kind == "method"}
     assert method == sweep and len(method) == 4

@@ -46,8 +46,9 @@ def test_a_user_problem_with_one_split_still_plans_and_is_told_so() -> None:
 
 def test_resuming_a_run_without_the_test_columns_is_refused_with_the_fix(tmp_path: Path) -> None:
     plan = _plan("synthetic", {"n_samples": 200}, tmp_path / "run")
-    RunStore(tmp_path / "run").create(objectives=plan.objectives, tasks=plan.task_names,
-                                      metric_columns=("t0_loss", "t1_loss"))  # as written before test splits
+    RunStore(tmp_path / "run").create(
+        objectives=plan.objectives, tasks=plan.task_names, metric_columns=("t0_loss", "t1_loss")
+    )  # as written before test splits
     with pytest.raises(RunDirectoryError, match=r"no columns \['test_t0_loss', 'test_t1_loss'\].*--overwrite"):
         open_store(plan, str(tmp_path / "run"), resume=True)
     assert open_store(plan, str(tmp_path / "fresh"), resume=False).splits == plan.splits

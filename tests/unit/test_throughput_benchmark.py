@@ -31,4 +31,3 @@ def test_trial_flops_of_recsys_match_its_linear_layers_counted_by_hand() -> None
     # one epoch, one validation evaluation, then the test split once after training
     expected = 2 * (3 * forward - first) * n_train + 2 * forward * (n_val + n_test)
     assert bench.trial_flops("recsys", 1, torch.device("cpu")) == expected
-

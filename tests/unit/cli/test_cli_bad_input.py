@@ -55,7 +55,10 @@ def test_user_text_holding_brackets_is_printed_as_written(tmp_path: Path) -> Non
     spec = _write(tmp_path / "s.yaml", "problem: {name: fonseca}\nsampler: {name: explicit, weights: [[.nan, 1.0]]}\n")
     result = runner.invoke(app, ["run", str(spec), "--dry-run"])
     assert result.exit_code == 2 and "Found `[nan, 1.0]`: it has a non-finite entry" in _flat(result.output)
-    named = _write(tmp_path / "n.yaml", f"name: '[red]mine[/red]'\nproblem: {{name: fonseca}}\nbudget: {{n_weights: 2}}\nstorage: {tmp_path / '[bold]run'}\n")
+    named = _write(
+        tmp_path / "n.yaml",
+        f"name: '[red]mine[/red]'\nproblem: {{name: fonseca}}\nbudget: {{n_weights: 2}}\nstorage: {tmp_path / '[bold]run'}\n",
+    )
     result = runner.invoke(app, ["run", str(named), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "[red]mine[/red]:" in result.output and "[bold]run" in _flat(result.output)
@@ -78,20 +81,23 @@ def test_auto_sampler_with_many_tasks_is_noted_in_the_plan(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     text = _flat(result.output)
     assert "sampler `auto -> energy` (40 weight vectors)" in text and "40 planned trials" in text
-    lattice = _write(tmp_path / "l.yaml", "problem: {name: synthetic, params: {n_tasks: 8, n_samples: 600}}\nsampler: {name: das_dennis}\nbudget: {n_weights: 40}\n")
+    lattice = _write(
+        tmp_path / "l.yaml",
+        "problem: {name: synthetic, params: {n_tasks: 8, n_samples: 600}}\nsampler: {name: das_dennis}\nbudget: {n_weights: 40}\n",
+    )
     result = runner.invoke(app, ["run", str(lattice), "--dry-run"])
     text = _flat(result.output)
     assert result.exit_code == 0 and "36 planned trials" in text
     assert "note: sampler `das_dennis`: for 8 tasks" in text and "it uses 36 weight vectors" in text and "{name: energy}" in text
 
 
-MODULE = '''
+MODULE = """
 from tests.problems_for_tests import make_quadratic
 
 
 def make(**params):
     return make_quadratic(**params)
-'''
+"""
 
 
 def _clean_env() -> dict[str, str]:
@@ -110,8 +116,14 @@ def test_an_import_path_finds_a_module_beside_the_spec_or_in_the_working_directo
     spec = _write(specs / "s.yaml", "problem: {name: 'my_quadratic_mod:make'}\nbudget: {n_weights: 3}\n")
     script = Path(sys.executable).with_name("paretosweep")
     for command in ([str(script)], [sys.executable, "-m", "paretosweep"]):
-        done = subprocess.run([*command, "run", str(spec), "--dry-run", "--storage", str(tmp_path / "run")],
-                              cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [*command, "run", str(spec), "--dry-run", "--storage", str(tmp_path / "run")],
+            cwd=cwd,
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
         assert "problem `my_quadratic_mod:make`" in _flat(done.stdout) and "3 planned trials" in done.stdout
 

@@ -10,11 +10,19 @@ from paretosweep.cli_progress import frontier_table
 from paretosweep.results import Objective, RunSplits
 
 OBJECTIVES = (Objective("a", "a_loss", "min"), Objective("b", "b_loss", "min"))
-FRONT = pd.DataFrame({
-    "trial_id": ["s-1", "s-2"], "kind": ["scalarization"] * 2, "method": [None, None],
-    "weights": [np.array([0.2, 0.8]), np.array([0.7, 0.3])], "a_loss": [0.5, 0.125], "b_loss": [0.25, 0.75],
-    "test_a_loss": [0.625, 0.1875], "test_b_loss": [0.375, 0.8125], "hv_contribution": [0.1, 0.2],
-})
+FRONT = pd.DataFrame(
+    {
+        "trial_id": ["s-1", "s-2"],
+        "kind": ["scalarization"] * 2,
+        "method": [None, None],
+        "weights": [np.array([0.2, 0.8]), np.array([0.7, 0.3])],
+        "a_loss": [0.5, 0.125],
+        "b_loss": [0.25, 0.75],
+        "test_a_loss": [0.625, 0.1875],
+        "test_b_loss": [0.375, 0.8125],
+        "hv_contribution": [0.1, 0.2],
+    }
+)
 
 
 def _text(splits: RunSplits | None) -> str:

@@ -27,8 +27,10 @@ def test_method_labels_tell_apart_configurations_of_one_method() -> None:
 
     from paretosweep.comparison import method_labels
 
-    verdict = pd.DataFrame({
-        "method": ["mgda", "mgda", "pcgrad"],
-        "hparams": ['{"normalization": "none", "upper_bound": false}', '{"normalization": "none", "upper_bound": true}', "{}"],
-    })
+    verdict = pd.DataFrame(
+        {
+            "method": ["mgda", "mgda", "pcgrad"],
+            "hparams": ['{"normalization": "none", "upper_bound": false}', '{"normalization": "none", "upper_bound": true}', "{}"],
+        }
+    )
     assert method_labels(verdict) == ["mgda upper_bound=false", "mgda upper_bound=true", "pcgrad"]

@@ -59,14 +59,16 @@ def trials() -> pd.DataFrame:
     m1 (0.25, 0.8) is non-dominated too.
     """
     hist = [{"a_loss": 0.5, "b_acc": 0.3}, {"a_loss": 0.2, "b_acc": 0.7}]
-    return pd.DataFrame([
-        trial("t1", 0.1, 0.5, weights=[0.9, 0.1]),
-        trial("t2", 0.2, 0.7, weights=[0.5, 0.5], history=hist),
-        trial("t3", 0.4, 0.9, weights=[0.1, 0.9]),
-        trial("t4", 0.3, 0.6, weights=[0.3, 0.7]),
-        trial("m1", 0.25, 0.8, weights=[0.4, 0.6], kind="method", method="pcgrad"),
-        trial("f1", 0.0, 0.0, weights=[0.6, 0.4], status="failed"),
-    ])
+    return pd.DataFrame(
+        [
+            trial("t1", 0.1, 0.5, weights=[0.9, 0.1]),
+            trial("t2", 0.2, 0.7, weights=[0.5, 0.5], history=hist),
+            trial("t3", 0.4, 0.9, weights=[0.1, 0.9]),
+            trial("t4", 0.3, 0.6, weights=[0.3, 0.7]),
+            trial("m1", 0.25, 0.8, weights=[0.4, 0.6], kind="method", method="pcgrad"),
+            trial("f1", 0.0, 0.0, weights=[0.6, 0.4], status="failed"),
+        ]
+    )
 
 
 FRONTIER_IDS = frozenset({"t1", "t2", "t3", "m1"})

@@ -69,8 +69,9 @@ def test_large_runs_switch_to_webgl() -> None:
     rng = np.random.default_rng(0)
     n = F.GL_THRESHOLD + 1
     values = rng.random((n, 2))
-    group = I.PointGroup("trials", "Trials", np.array([f"t{i}" for i in range(n)], dtype=object), values,
-                         rng.dirichlet([1, 1], n), np.zeros(n, bool))
+    group = I.PointGroup(
+        "trials", "Trials", np.array([f"t{i}" for i in range(n)], dtype=object), values, rng.dirichlet([1, 1], n), np.zeros(n, bool)
+    )
     empty = I.PointGroup("frontier", "Frontier", np.empty(0, object), np.empty((0, 2)), np.empty((0, 2)), np.empty(0, bool))
     points = I.PointsInfo(OBJECTIVES, TASKS, (group, empty))
     fig = F.frontier_scatter(I.scatter_info(points, "a_loss", "b_acc"))

@@ -90,8 +90,7 @@ def test_summary_and_progress() -> None:
     summary = I.summary_info("run", trials(), pd.DataFrame({"trial_id": sorted(FRONTIER_IDS)}))
     assert summary.n_trials == 6 and summary.n_frontier == 4 and summary.n_methods == 1
     assert dict(summary.by_status) == {"completed": 5, "failed": 1}
-    progress = pd.DataFrame({"trials_done": [2, 1], "compute_seconds": [4.0, 2.0],
-                             "hypervolume": [0.5, 0.2], "frontier_size": [2, 1]})
+    progress = pd.DataFrame({"trials_done": [2, 1], "compute_seconds": [4.0, 2.0], "hypervolume": [0.5, 0.2], "frontier_size": [2, 1]})
     info = I.progress_info(progress)
     assert info.trials_done.tolist() == [1, 2] and info.hypervolume.tolist() == [0.2, 0.5]
 

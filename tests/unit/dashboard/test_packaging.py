@@ -39,7 +39,8 @@ def test_every_subpackage_of_paretosweep_is_listed() -> None:
 def test_a_built_wheel_contains_the_dashboard(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("paretosweep-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -32,17 +32,22 @@ def test_report_is_one_file_with_plotly_inlined_once(run_dir: Path, tmp_path: Pa
 def test_report_has_every_view_and_the_exact_export_json(run_dir: Path, tmp_path: Path) -> None:
     run = load_run(run_dir)
     headings = [h for h, _ in report_figures(run)]
-    assert headings == ["Frontier: left_loss vs right_loss", "Frontier: left_loss vs center_loss",
-                        "Frontier: right_loss vs center_loss", "Scatter matrix", "Parallel coordinates",
-                        "Weights, coloured by left_loss", "Progress"]
+    assert headings == [
+        "Frontier: left_loss vs right_loss",
+        "Frontier: left_loss vs center_loss",
+        "Frontier: right_loss vs center_loss",
+        "Scatter matrix",
+        "Parallel coordinates",
+        "Weights, coloured by left_loss",
+        "Progress",
+    ]
     html = write_report(run_dir, tmp_path / "r.html").read_text()
     for trial_id in run.frontier["trial_id"]:
         assert f"<td>{trial_id}</td>" in html
     embedded = re.search(r"<pre>(.*?)</pre>", html, re.S).group(1)
     import html as html_lib
 
-    assert json.loads(html_lib.unescape(embedded)) == json.loads(
-        to_json(export_records(run.frontier, run.objectives, spec=run.spec)))
+    assert json.loads(html_lib.unescape(embedded)) == json.loads(to_json(export_records(run.frontier, run.objectives, spec=run.spec)))
 
 
 def test_two_task_run_has_no_matrix_or_ternary(tmp_path: Path) -> None:

@@ -47,8 +47,7 @@ def test_one_split_points_have_no_test_values_and_the_hover_no_test_line() -> No
 
 
 def test_trial_panel_puts_the_test_value_beside_each_validation_metric() -> None:
-    info = trial_info(_with_test(), "t2", frontier_ids=FRONTIER_IDS, tasks=TASKS, metric_columns=["a_loss", "b_acc"],
-                      test_columns=TESTS)
+    info = trial_info(_with_test(), "t2", frontier_ids=FRONTIER_IDS, tasks=TASKS, metric_columns=["a_loss", "b_acc"], test_columns=TESTS)
     assert dict(info.metrics) == {"a_loss": 0.2, "b_acc": 0.7}
     assert dict(info.test_metrics) == pytest.approx({"a_loss": 0.25, "b_acc": 0.6})
     panel = trial_panel(info, C.epoch_curves(info), 0)
@@ -59,8 +58,9 @@ def test_trial_panel_puts_the_test_value_beside_each_validation_metric() -> None
 
 def test_load_run_reads_the_splits_and_keeps_test_columns_out_of_the_metrics(tmp_path: Path) -> None:
     splits = RunSplits("validation", "test", TESTS, "validation chooses")
-    store = RunStore(tmp_path).create(objectives=OBJECTIVES, tasks=TASKS, metric_columns=("a_loss", "b_acc", *TESTS.values()),
-                                      splits=splits)
+    store = RunStore(tmp_path).create(
+        objectives=OBJECTIVES, tasks=TASKS, metric_columns=("a_loss", "b_acc", *TESTS.values()), splits=splits
+    )
     store.ingest([{**trial("t1", 0.1, 0.5, weights=[0.9, 0.1]), "test_a_loss": 0.15, "test_b_acc": 0.45}])
     store.write()
     run = load_run(tmp_path)

@@ -35,9 +35,7 @@ def test_hv_mixed_directions_equals_negated_minimisation() -> None:
     points = np.array([[1.0, -3.0, 0.5], [2.0, -2.0, 0.2], [3.0, -1.0, 0.9]])
     ref = np.array([4.0, -4.0, 1.0])
     mixed = hypervolume(points, reference_point=ref, directions=["min", "max", "min"])
-    flipped = hypervolume(
-        to_min(points, ["min", "max", "min"]), reference_point=ref * [1, -1, 1], directions=["min"] * 3
-    )
+    flipped = hypervolume(to_min(points, ["min", "max", "min"]), reference_point=ref * [1, -1, 1], directions=["min"] * 3)
     assert mixed == pytest.approx(flipped)
     assert mixed > 0
 

@@ -112,12 +112,14 @@ def test_export_picks_among_swept_weight_vectors_unless_told_otherwise(tmp_path)
     from tests.unit.results._rows import new_run, row
 
     store = new_run(tmp_path / "run", reference_point=[2.0, 0.0])
-    store.ingest([
-        row("s1", 0.1, 0.1, weights=[0.9, 0.1]),
-        row("s2", 0.3, 0.7, weights=[0.5, 0.5]),
-        row("s3", 0.9, 0.9, weights=[0.1, 0.9]),
-        row("m1", 0.2, 0.8, kind="method", method="pcgrad", weights=None, hparams=json.dumps({"lr": 0.01, "epochs": 3})),
-    ])
+    store.ingest(
+        [
+            row("s1", 0.1, 0.1, weights=[0.9, 0.1]),
+            row("s2", 0.3, 0.7, weights=[0.5, 0.5]),
+            row("s3", 0.9, 0.9, weights=[0.1, 0.9]),
+            row("m1", 0.2, 0.8, kind="method", method="pcgrad", weights=None, hparams=json.dumps({"lr": 0.01, "epochs": 3})),
+        ]
+    )
     store.write()
     [swept] = api.export(str(tmp_path / "run"), pick="knee")
     assert swept["kind"] == "scalarization" and swept["weights"] == [0.5, 0.5] and swept["trial_id"] == "s2"

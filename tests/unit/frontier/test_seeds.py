@@ -19,25 +19,35 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_seeds_share_a_key_and_bookkeeping_does_not_split_them() -> None:
-    rows = frame([
-        {"kind": "scalarization", "weights": [0.3, 0.7], "lr": 0.1, "seed": 0, "hparams": json.dumps({"epochs": 3, "attempts": 1})},
-        {"kind": "scalarization", "weights": [0.3, 0.7], "lr": 0.1, "seed": 1, "hparams": json.dumps({"epochs": 3, "attempts": 2, "pack_id": "p-1"})},
-        {"kind": "scalarization", "weights": [0.3, 0.7], "lr": 0.2, "seed": 0, "hparams": json.dumps({"epochs": 3})},
-        {"kind": "method", "method": "pcgrad", "weights": None, "lr": 0.1, "seed": 0, "hparams": json.dumps({"epochs": 3})},
-        {"kind": "method", "method": "pcgrad", "weights": None, "lr": 0.1, "seed": 1, "hparams": json.dumps({"epochs": 3})},
-    ])
+    rows = frame(
+        [
+            {"kind": "scalarization", "weights": [0.3, 0.7], "lr": 0.1, "seed": 0, "hparams": json.dumps({"epochs": 3, "attempts": 1})},
+            {
+                "kind": "scalarization",
+                "weights": [0.3, 0.7],
+                "lr": 0.1,
+                "seed": 1,
+                "hparams": json.dumps({"epochs": 3, "attempts": 2, "pack_id": "p-1"}),
+            },
+            {"kind": "scalarization", "weights": [0.3, 0.7], "lr": 0.2, "seed": 0, "hparams": json.dumps({"epochs": 3})},
+            {"kind": "method", "method": "pcgrad", "weights": None, "lr": 0.1, "seed": 0, "hparams": json.dumps({"epochs": 3})},
+            {"kind": "method", "method": "pcgrad", "weights": None, "lr": 0.1, "seed": 1, "hparams": json.dumps({"epochs": 3})},
+        ]
+    )
     keys = configuration_keys(rows)
     assert keys[0] == keys[1] and keys[3] == keys[4]
     assert len({keys[0], keys[2], keys[3]}) == 3
 
 
 def test_mean_and_standard_error_over_usable_seeds() -> None:
-    rows = frame([
-        {"trial_id": "a0", "status": "completed", "kind": "scalarization", "weights": [0.5, 0.5], "seed": 0, "x": 1.0, "y": 2.0},
-        {"trial_id": "a1", "status": "completed", "kind": "scalarization", "weights": [0.5, 0.5], "seed": 1, "x": 3.0, "y": 2.0},
-        {"trial_id": "a2", "status": "failed", "kind": "scalarization", "weights": [0.5, 0.5], "seed": 2, "x": None, "y": None},
-        {"trial_id": "b0", "status": "completed", "kind": "scalarization", "weights": [0.9, 0.1], "seed": 5, "x": 0.5, "y": 4.0},
-    ])
+    rows = frame(
+        [
+            {"trial_id": "a0", "status": "completed", "kind": "scalarization", "weights": [0.5, 0.5], "seed": 0, "x": 1.0, "y": 2.0},
+            {"trial_id": "a1", "status": "completed", "kind": "scalarization", "weights": [0.5, 0.5], "seed": 1, "x": 3.0, "y": 2.0},
+            {"trial_id": "a2", "status": "failed", "kind": "scalarization", "weights": [0.5, 0.5], "seed": 2, "x": None, "y": None},
+            {"trial_id": "b0", "status": "completed", "kind": "scalarization", "weights": [0.9, 0.1], "seed": 5, "x": 0.5, "y": 4.0},
+        ]
+    )
     groups = seed_groups(rows, ["x", "y"])
     np.testing.assert_allclose(groups.mean, [[2.0, 2.0], [0.5, 4.0]])
     np.testing.assert_allclose(groups.stderr[0], [np.std([1.0, 3.0], ddof=1) / np.sqrt(2), 0.0])

@@ -119,8 +119,7 @@ def test_make_model_and_batches_are_seeded(name: str) -> None:
     assert not all(torch.equal(x, y) for x, y in zip(state_a, state_c))
     if name in WITH_DATA:
         first, again = (
-            [t for batch in problem.train_batches(epoch=0, generator=torch.Generator().manual_seed(1)) for t in batch]
-            for _ in range(2)
+            [t for batch in problem.train_batches(epoch=0, generator=torch.Generator().manual_seed(1)) for t in batch] for _ in range(2)
         )
         assert len(first) == len(again) and all(torch.equal(x, y) for x, y in zip(first, again))
 

@@ -188,7 +188,9 @@ def test_synthetic_tasks_are_named_and_scaled() -> None:
     assert reference["t0_loss"] == pytest.approx(float(problem.y_val[:, 0].double().var(unbiased=False)))
 
 
-@pytest.mark.parametrize(("name", "params"), [("recsys", {"n_samples": 8000}), ("synthetic", {"n_samples": 1000, "val_fraction": 0.1, "test_fraction": 0.3})])
+@pytest.mark.parametrize(
+    ("name", "params"), [("recsys", {"n_samples": 8000}), ("synthetic", {"n_samples": 1000, "val_fraction": 0.1, "test_fraction": 0.3})]
+)
 def test_random_splits_are_disjoint_cover_the_data_and_have_the_requested_sizes(name: str, params: dict) -> None:
     problem = make_problem(name, params)
     train, val, test = (set(i.tolist()) for i in (problem.train_index, problem.val_index, problem.test_index))

@@ -23,7 +23,9 @@ TOL = 1e-9
 
 def reference_objectives(x: list[float], width: float = 1.0) -> list[float]:
     """The formula of the module docstring, written out with ``math``."""
-    corners = [(2 / math.sqrt(3) * math.cos(t), 2 / math.sqrt(3) * math.sin(t)) for t in (math.pi / 2 + 2 * math.pi * i / 3 for i in range(3))]
+    corners = [
+        (2 / math.sqrt(3) * math.cos(t), 2 / math.sqrt(3) * math.sin(t)) for t in (math.pi / 2 + 2 * math.pi * i / 3 for i in range(3))
+    ]
     out = []
     for a in corners:
         a_full = list(a) + [0.0] * (len(x) - 2)

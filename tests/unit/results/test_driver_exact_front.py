@@ -15,8 +15,13 @@ from paretosweep.sweep._driver import EXACT_FRONT_POINTS, attach_exact_front, op
 
 
 def fonseca(tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    return {"name": "fon", "problem": {"name": "fonseca"}, "budget": {"n_weights": 4, "epochs": 1},
-            "storage": str(tmp_path / "run"), **extra}
+    return {
+        "name": "fon",
+        "problem": {"name": "fonseca"},
+        "budget": {"n_weights": 4, "epochs": 1},
+        "storage": str(tmp_path / "run"),
+        **extra,
+    }
 
 
 def result(trial_id: str, f1: float, f2: float) -> dict[str, Any]:
@@ -38,9 +43,7 @@ def test_fonseca_runs_get_the_exact_front_and_keep_it_on_resume(tmp_path: Path) 
     ref, dirs = exact.reference_point, ["min", "min"]
     done = np.array([[0.2, 0.9], [0.6, 0.6], [0.9, 0.2]])
     exact_hv = hypervolume(exact.points, reference_point=ref, directions=dirs)
-    assert before["hv_ratio"].tolist() == [
-        hypervolume(done[:n], reference_point=ref, directions=dirs) / exact_hv for n in (2, 3)
-    ]
+    assert before["hv_ratio"].tolist() == [hypervolume(done[:n], reference_point=ref, directions=dirs) / exact_hv for n in (2, 3)]
     assert before["igd_plus"][1] == igd_plus(done, exact.points, dirs)
 
     resumed = open_store(plan, spec.run_dir, resume=True)  # what run_sweep(resume=True) does
@@ -50,7 +53,13 @@ def test_fonseca_runs_get_the_exact_front_and_keep_it_on_resume(tmp_path: Path) 
 
 
 def test_no_exact_front_when_the_problem_has_none(tmp_path: Path) -> None:
-    spec = as_spec({"name": "syn", "problem": {"name": "synthetic", "params": {"n_samples": 50}},
-                    "budget": {"n_weights": 2, "epochs": 1}, "storage": str(tmp_path / "run")})
+    spec = as_spec(
+        {
+            "name": "syn",
+            "problem": {"name": "synthetic", "params": {"n_samples": 50}},
+            "budget": {"n_weights": 2, "epochs": 1},
+            "storage": str(tmp_path / "run"),
+        }
+    )
     store = open_store(build_plan(spec), spec.run_dir, resume=False)
     assert not attach_exact_front(store, spec) and store.exact_front is None

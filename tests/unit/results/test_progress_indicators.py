@@ -86,9 +86,7 @@ def test_a_resumed_run_keeps_its_progress_rows_and_indicators(tmp_path: Path) ->
     exact_hv = hypervolume(FRONT, reference_point=ref, directions=DIRS)
     done = [[0.5, 0.6], [0.9, 0.1], [0.2, 0.9], [0.05, 0.95], [0.4, 0.8]]
     for k, n in enumerate([2, 3, 4, 5]):
-        assert recomputed["hv_ratio"][k] == pytest.approx(
-            hypervolume(done[:n], reference_point=ref, directions=DIRS) / exact_hv
-        )
+        assert recomputed["hv_ratio"][k] == pytest.approx(hypervolume(done[:n], reference_point=ref, directions=DIRS) / exact_hv)
         assert recomputed["igd_plus"][k] == pytest.approx(igd_plus(done[:n], FRONT, DIRS))
     assert RunStore(tmp_path / "run").read_progress().equals(recomputed)
 
@@ -131,8 +129,9 @@ def test_an_exact_front_of_other_columns_or_non_finite_points_is_refused(tmp_pat
 
 def test_a_replaced_run_drops_the_old_exact_front(tmp_path: Path) -> None:
     attach(new_run(tmp_path / "run"))
-    again = RunStore(tmp_path / "run").create(objectives=OBJECTIVES, tasks=("left", "right"),
-                                              metric_columns=("left_loss", "right_acc", "left_acc"), overwrite=True)
+    again = RunStore(tmp_path / "run").create(
+        objectives=OBJECTIVES, tasks=("left", "right"), metric_columns=("left_loss", "right_acc", "left_acc"), overwrite=True
+    )
     assert again.exact_front is None and RunStore(tmp_path / "run").exact_front is None
 
 
@@ -140,13 +139,19 @@ def test_many_objectives_get_a_labelled_estimate_in_progress_and_frontier(tmp_pa
     m = 8
     objectives = tuple(Objective(f"t{i}", f"t{i}_loss", "min") for i in range(m))
     store = RunStore(tmp_path / "run").create(
-        objectives=objectives, tasks=[o.name for o in objectives],
-        metric_columns=[o.column for o in objectives], reference_point=[1.1] * m,
+        objectives=objectives,
+        tasks=[o.name for o in objectives],
+        metric_columns=[o.column for o in objectives],
+        reference_point=[1.1] * m,
     )
     x = np.abs(np.random.default_rng(0).standard_normal((100, m)))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    store.ingest([{"trial_id": f"p{i}", "status": "completed", "kind": "scalarization",
-                   **{f"t{j}_loss": float(v) for j, v in enumerate(p)}} for i, p in enumerate(x)])
+    store.ingest(
+        [
+            {"trial_id": f"p{i}", "status": "completed", "kind": "scalarization", **{f"t{j}_loss": float(v) for j, v in enumerate(p)}}
+            for i, p in enumerate(x)
+        ]
+    )
     summary = store.write()
     assert summary["hypervolume_method"] == "monte_carlo" and summary["hypervolume_stderr"] > 0
     progress = store.read_progress()
@@ -163,8 +168,11 @@ def test_a_known_continuous_front_hypervolume_is_the_ratios_denominator_and_surv
     continuous = 0.9  # in objective units at the reference point below; the points' HV is less
     store = new_run(tmp_path / "run", reference_point=[1.5, -0.5])
     store.set_exact_front(
-        FRONT[:, ::-1], columns=["right_acc", "left_loss"], directions=["max", "min"],
-        hypervolume=continuous, reference_point=[-0.5, 1.5],  # in the front's column order
+        FRONT[:, ::-1],
+        columns=["right_acc", "left_loss"],
+        directions=["max", "min"],
+        hypervolume=continuous,
+        reference_point=[-0.5, 1.5],  # in the front's column order
     )
     store.ingest([row("a", 0.5, 0.6)])
     store.write()

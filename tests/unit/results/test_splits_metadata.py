@@ -18,8 +18,9 @@ TWO = RunSplits("validation", "test", {c: as_test_column(c) for c in VALIDATION}
 
 def _store(path: Path, splits: RunSplits | None) -> RunStore:
     tests = tuple(splits.test_columns.values()) if splits is not None else ()
-    return RunStore(path).create(objectives=OBJECTIVES, tasks=("left", "right"), metric_columns=(*VALIDATION, *tests),
-                                 spec={}, splits=splits)
+    return RunStore(path).create(
+        objectives=OBJECTIVES, tasks=("left", "right"), metric_columns=(*VALIDATION, *tests), spec={}, splits=splits
+    )
 
 
 def test_every_file_carries_the_splits_and_a_reopened_store_reads_them(tmp_path: Path) -> None:
@@ -55,8 +56,12 @@ def test_a_one_split_run_says_so_and_an_unrecorded_one_reads_none(tmp_path: Path
 )
 def test_test_columns_must_be_other_non_objective_metric_columns(tmp_path: Path, tests: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="splits.test_columns"):
-        RunStore(tmp_path).create(objectives=OBJECTIVES, tasks=("left", "right"), metric_columns=(*VALIDATION, "left_acc"),
-                                  splits=RunSplits("validation", "test", tests))
+        RunStore(tmp_path).create(
+            objectives=OBJECTIVES,
+            tasks=("left", "right"),
+            metric_columns=(*VALIDATION, "left_acc"),
+            splits=RunSplits("validation", "test", tests),
+        )
 
 
 def test_json_round_trip_and_unreadable_values() -> None:

@@ -151,9 +151,7 @@ def test_create_refuses_existing_run_unless_overwrite(tmp_path: Path) -> None:
     store.write()
     with pytest.raises(RunDirectoryError, match="already holds a paretosweep run"):
         new_run(tmp_path)
-    fresh = RunStore(tmp_path).create(
-        objectives=OBJECTIVES, tasks=TASKS, metric_columns=METRICS, overwrite=True
-    )
+    fresh = RunStore(tmp_path).create(objectives=OBJECTIVES, tasks=TASKS, metric_columns=METRICS, overwrite=True)
     assert len(fresh) == 0 and len(load_trials(tmp_path)) == 0
 
 
@@ -239,11 +237,13 @@ def test_the_first_completed_batch_fixes_the_reference_point_and_it_never_moves(
     summary = store.write()
     assert store.reference_point == fixed and summary["clipped"] == 2
     progress = RunStore(tmp_path).read_progress()
-    assert progress["hypervolume"].tolist() == pytest.approx([
-        0.0,
-        hypervolume([[1.0, 0.5], [2.0, 0.3]], reference_point=fixed, directions=DIRS),
-        hypervolume([[1.0, 0.5], [2.0, 0.3]], reference_point=fixed, directions=DIRS),
-    ])
+    assert progress["hypervolume"].tolist() == pytest.approx(
+        [
+            0.0,
+            hypervolume([[1.0, 0.5], [2.0, 0.3]], reference_point=fixed, directions=DIRS),
+            hypervolume([[1.0, 0.5], [2.0, 0.3]], reference_point=fixed, directions=DIRS),
+        ]
+    )
     assert progress["hypervolume"].is_monotonic_increasing
     assert progress["clipped"].tolist() == [0, 0, 2]
     for name in (TRIALS_FILE, FRONTIER_FILE, PROGRESS_FILE):

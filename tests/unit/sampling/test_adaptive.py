@@ -145,7 +145,13 @@ def test_budget_smaller_than_the_initial_design_is_refused_before_training() -> 
 
 
 def test_plan_lists_only_the_initial_design() -> None:
-    plan = paretosweep.plan({"problem": {"name": "fonseca"}, "sampler": {"name": "adaptive", "n_initial": 4}, "budget": {"n_weights": 12, "seeds_per_weight": 2}})
+    plan = paretosweep.plan(
+        {
+            "problem": {"name": "fonseca"},
+            "sampler": {"name": "adaptive", "n_initial": 4},
+            "budget": {"n_weights": 12, "seeds_per_weight": 2},
+        }
+    )
     assert len(plan.weights) == 4 and len(plan.trials) == 8
     spec = paretosweep.api.as_spec({"problem": {"name": "fonseca"}, "sampler": {"name": "adaptive"}})
     assert np.allclose(make_sampler(spec, [("f1_loss", "min"), ("f2_loss", "min")]).planned, initial_design(2, 3, floor=0.01, seed=0))

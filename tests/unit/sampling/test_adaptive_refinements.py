@@ -96,7 +96,9 @@ def test_focus_region_gets_dense() -> None:
     region = parse_focus(["f1_loss <= 0.3"], TWO)
     counts = []
     for focus in (None, region):
-        _, fs = run(AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=30, batch=2, tolerance=0.02, ideal=[0, 0], focus=focus), circle)
+        _, fs = run(
+            AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=30, batch=2, tolerance=0.02, ideal=[0, 0], focus=focus), circle
+        )
         counts.append(int(np.sum(fs[:, 0] <= 0.3)))
     assert counts[1] >= 2 * counts[0], counts
 
@@ -169,7 +171,9 @@ def test_retests_rerun_near_misses_at_most_retests_times() -> None:
     def noisy(w: np.ndarray) -> np.ndarray:
         return circle(w) + rng.normal(scale=0.05, size=2)
 
-    sampler = AdaptiveSampler(m=2, scalarizer="tchebycheff", n_weights=20, batch=2, tolerance=0.02, ideal=[0, 0], retests=3, retest_margin=0.1)
+    sampler = AdaptiveSampler(
+        m=2, scalarizer="tchebycheff", n_weights=20, batch=2, tolerance=0.02, ideal=[0, 0], retests=3, retest_margin=0.1
+    )
     retested = []
     while len(batch := sampler.next_round()):
         flags = sampler.last_retest

@@ -21,8 +21,15 @@ def synthetic(m: int, n: int, sampler: dict[str, Any] | None = None) -> dict[str
 
 @pytest.mark.parametrize(
     ("m", "n", "design"),
-    [(2, 2, "das_dennis"), (2, 16, "das_dennis"), (3, 9, "energy"), (3, 10, "das_dennis"), (8, 40, "energy"),
-     (8, 120, "das_dennis"), (16, 200, "energy")],
+    [
+        (2, 2, "das_dennis"),
+        (2, 16, "das_dennis"),
+        (3, 9, "energy"),
+        (3, 10, "das_dennis"),
+        (8, 40, "energy"),
+        (8, 120, "das_dennis"),
+        (16, 200, "energy"),
+    ],
 )
 def test_the_rule(m: int, n: int, design: str) -> None:
     """das_dennis for 2 tasks, or when the lattice within n has H >= 3 (C(m+2, 3) <= n points)."""

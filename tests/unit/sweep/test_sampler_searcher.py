@@ -56,8 +56,10 @@ def test_each_weight_vector_becomes_seeds_times_lrs_trials_told_once_all_finishe
 
 def test_stored_trials_are_told_from_the_store_and_not_run_again() -> None:
     s = spec(seeds=1)
-    stored = {t.trial_id: {**t.to_dict(), "status": "completed", "f1_loss": 0.3, "f2_loss": 0.7}
-              for t in WeightTrials(s)(np.array([0.25, 0.75]), 0)}
+    stored = {
+        t.trial_id: {**t.to_dict(), "status": "completed", "f1_loss": 0.3, "f2_loss": 0.7}
+        for t in WeightTrials(s)(np.array([0.25, 0.75]), 0)
+    }
     sampler = Recording(np.array([[0.25, 0.75], [0.5, 0.5]]))
     searcher = SamplerSearcher(sampler, WeightTrials(s), OBJECTIVES, stored=stored)
     handed = [searcher.suggest("a")["trial"], searcher.suggest("b")["trial"]]
@@ -77,10 +79,17 @@ def test_a_weight_vector_asked_again_is_a_retest_on_a_new_seed() -> None:
 def test_method_trials_go_first_and_the_searcher_pickles() -> None:
     from paretosweep.planning import build_plan
 
-    s = as_spec({"problem": {"name": "synthetic", "params": {"n_tasks": 2, "n_samples": 60}},
-                 "budget": {"n_weights": 2}, "methods": [{"name": "pcgrad"}]})
+    s = as_spec(
+        {
+            "problem": {"name": "synthetic", "params": {"n_tasks": 2, "n_samples": 60}},
+            "budget": {"n_weights": 2},
+            "methods": [{"name": "pcgrad"}],
+        }
+    )
     methods = [t for t in build_plan(s).trials if t.kind == "method"]
-    searcher = SamplerSearcher(StaticSampler(np.array([[0.5, 0.5]])), WeightTrials(s), [("t0_loss", "min"), ("t1_loss", "min")], first=methods)
+    searcher = SamplerSearcher(
+        StaticSampler(np.array([[0.5, 0.5]])), WeightTrials(s), [("t0_loss", "min"), ("t1_loss", "min")], first=methods
+    )
     assert searcher.suggest("m")["trial"]["kind"] == "method"
     restored = pickle.loads(pickle.dumps(searcher))
     assert restored.suggest("s")["trial"]["weights"] == [0.5, 0.5]

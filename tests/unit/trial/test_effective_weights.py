@@ -33,9 +33,7 @@ def _run(scalarizer: dict[str, Any]) -> tuple[list[torch.Tensor], Any]:
         return losses
 
     problem.task_losses = recording  # type: ignore[method-assign]
-    spec = SweepSpec.model_validate(
-        {"problem": {"name": "fonseca"}, "scalarizer": scalarizer, "budget": {"epochs": 2, "optimizer": "sgd"}}
-    )
+    spec = SweepSpec.model_validate({"problem": {"name": "fonseca"}, "scalarizer": scalarizer, "budget": {"epochs": 2, "optimizer": "sgd"}})
     outcome = train_trial(problem, TrialConfig("s-0", "scalarization", W, 0, 0.2), spec, device=CPU)
     assert outcome.status == "completed" and len(seen) == 12
     return seen, outcome

@@ -20,8 +20,11 @@ CPU = torch.device("cpu")
 def _spec(problem: str, params: dict[str, Any] | None = None, epochs: int = 2) -> SweepSpec:
     """The budget and scalarizer the trials run with (the problem object is passed to them directly)."""
     return SweepSpec.model_validate(
-        {"problem": {"name": problem, "params": params or {}}, "scalarizer": {"name": "linear"},
-         "budget": {"epochs": epochs, "steps_per_epoch": 6}}
+        {
+            "problem": {"name": problem, "params": params or {}},
+            "scalarizer": {"name": "linear"},
+            "budget": {"epochs": epochs, "steps_per_epoch": 6},
+        }
     )
 
 
@@ -62,4 +65,3 @@ def test_a_diverged_trial_is_not_evaluated_on_the_test_split() -> None:
 def test_evaluate_test_with_other_columns_fails_the_trial_naming_the_fix() -> None:
     with pytest.raises(ParetoSweepError, match=r"`evaluate_test` of problem `quadratic` should return the columns .*b_loss"):
         train_trial(make_quadratic_with_wrong_test_columns(), _trial((0.5, 0.5)), _spec("fonseca"), device=CPU)
-

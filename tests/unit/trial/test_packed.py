@@ -123,7 +123,9 @@ def test_every_builtin_trains_packed(problem: str, caplog: pytest.LogCaptureFixt
     params = {"multimnist": {"n_train": 64, "n_test": 32}, "recsys": {"n_samples": 2000}}.get(problem, {})
     built = make_problem(problem, params)
     m = len(built.tasks)
-    spec = _spec(problem, params).model_copy(update={"budget": _spec(problem, params).budget.model_copy(update={"epochs": 1, "steps_per_epoch": 2})})
+    spec = _spec(problem, params).model_copy(
+        update={"budget": _spec(problem, params).budget.model_copy(update={"epochs": 1, "steps_per_epoch": 2})}
+    )
     trials = _trials([tuple([1.0 / m] * m), tuple([0.5] + [0.5 / (m - 1)] * (m - 1))])
     with caplog.at_level(logging.WARNING, logger="paretosweep.trial._packed"):
         outcomes = train_packed(built, trials, spec, device=CPU)

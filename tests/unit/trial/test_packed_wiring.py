@@ -125,8 +125,17 @@ def test_recorder_writes_a_pack_once_and_paces_costly_rewrites(tmp_path: Path, m
 
     monkeypatch.setattr(store, "write", slow_write)
     recorder = SweepRecorder(store, SweepStatus(planned=len(plan.trials)), flush_every=2, flush_seconds=60.0, pace=10.0)
-    rows = [{"trial_id": t.trial_id, "status": "completed", "kind": "scalarization", "weights": list(t.weights),
-             "f1_loss": 1.0 - i / 40, "f2_loss": i / 40} for i, t in enumerate(plan.trials)]
+    rows = [
+        {
+            "trial_id": t.trial_id,
+            "status": "completed",
+            "kind": "scalarization",
+            "weights": list(t.weights),
+            "f1_loss": 1.0 - i / 40,
+            "f2_loss": i / 40,
+        }
+        for i, t in enumerate(plan.trials)
+    ]
 
     recorder.on_trial_result(1, [], SimpleNamespace(), {ROW_KEY: json.dumps(rows[:16])})  # a pack of 16
     assert recorder.flushes == 1 and len(store.read_trials()) == 16

@@ -19,7 +19,15 @@ from paretosweep.sweep._trainable import ROW_KEY
 
 def config(n: int, *, seed: int = 0, lr: float = 0.01, kind: str = "scalarization") -> dict[str, Any]:
     weights = None if kind == "method" else [n / 100, 1 - n / 100]
-    return {"trial_id": f"c{n}", "kind": kind, "weights": weights, "seed": seed, "lr": lr, "method": "mgda" if kind == "method" else None, "method_params": {}}
+    return {
+        "trial_id": f"c{n}",
+        "kind": kind,
+        "weights": weights,
+        "seed": seed,
+        "lr": lr,
+        "method": "mgda" if kind == "method" else None,
+        "method_params": {},
+    }
 
 
 class RoundSearcher(Searcher):
@@ -162,7 +170,10 @@ def test_adaptive_sampler_gets_every_result_through_packs(pack_size: Any) -> Non
         for tune_id, answer in batch:
             configs = answer["pack"] if "pack" in answer else [answer["trial"]]
             assert len(configs) <= searcher.pack_size
-            rows = [{"trial_id": c["trial_id"], "status": "completed", **dict(zip(["f1_loss", "f2_loss"], circle(c["weights"])))} for c in configs]
+            rows = [
+                {"trial_id": c["trial_id"], "status": "completed", **dict(zip(["f1_loss", "f2_loss"], circle(c["weights"])))}
+                for c in configs
+            ]
             seen += [c["trial_id"] for c in configs]
             searcher.on_trial_complete(tune_id, {ROW_KEY: json.dumps(rows if "pack" in answer else rows[0])})
         if finished:
@@ -193,7 +204,9 @@ def test_optuna_study_gets_every_result_through_packs() -> None:
     assert [len(ids(a)) for a in answers] == [3, 3, 1]
     for i, answer in enumerate(answers):
         configs = answer["pack"] if "pack" in answer else [answer["trial"]]
-        rows = [{"trial_id": c["trial_id"], "status": "completed", **dict(zip(["f1_loss", "f2_loss"], circle(c["weights"])))} for c in configs]
+        rows = [
+            {"trial_id": c["trial_id"], "status": "completed", **dict(zip(["f1_loss", "f2_loss"], circle(c["weights"])))} for c in configs
+        ]
         searcher.on_trial_complete(f"t{i}", {ROW_KEY: json.dumps(rows if "pack" in answer else rows[0])})
     study = inner.sampler.study
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
