@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -65,7 +65,7 @@ def run(
         validated = as_spec(spec)
         if ":" in validated.problem.name:  # `mymod:make_problem` beside the spec or in the current directory
             extend_import_path(spec.resolve().parent, Path.cwd())
-        overrides = {k: v for k, v in {"storage": storage}.items() if v is not None}
+        overrides: dict[str, Any] = {k: v for k, v in {"storage": storage}.items() if v is not None}
         if address is not None:
             overrides["ray"] = validated.ray.model_copy(update={"address": address})
         validated = validated.model_copy(update=overrides)

@@ -149,10 +149,10 @@ def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: 
 def compare_table(verdict: pd.DataFrame) -> Table:
     """The verdict of ``paretosweep compare``: one row per method configuration (or per method trial)."""
 
-    def weights(value: object) -> str:
-        if value is None or isinstance(value, float) or len(value) == 0:  # type: ignore[arg-type]
+    def weights(value: Any) -> str:
+        if value is None or isinstance(value, float) or len(value) == 0:
             return "-"
-        return " ".join(f"{w:.2f}" for w in value)  # type: ignore[union-attr]
+        return " ".join(f"{w:.2f}" for w in value)
 
     def interval(row: Any) -> str:
         low, high = row.get("epsilon_ci_low"), row.get("epsilon_ci_high")
@@ -161,7 +161,7 @@ def compare_table(verdict: pd.DataFrame) -> Table:
         return f"[{low:.3g}, {high:.3g}]"
 
     summary = "verdict" in verdict.columns
-    head = [Column("method", no_wrap=True)]
+    head: list[Column | str] = [Column("method", no_wrap=True)]
     head += ["verdict", "seeds", "epsilon of the mean", "95% CI of epsilon"] if summary else ["dominated", "epsilon"]
     table = Table(
         *head,

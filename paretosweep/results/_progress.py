@@ -78,7 +78,7 @@ def frontier_columns(
         hv = {"hypervolume": estimate.value, "hypervolume_method": estimate.method, "hypervolume_stderr": estimate.stderr}
     indicators: dict[str, float | None] = {"igd_plus": None, "hv_ratio": None}
     if exact is not None:
-        indicators = exact.row(points[mask], hv["hypervolume"], reference_point)
+        indicators = exact.row(points[mask], float(hv["hypervolume"]), reference_point)  # type: ignore[arg-type]
     return {"frontier_size": int(mask.sum()), **hv, **indicators, "clipped": clipped}
 
 

@@ -261,7 +261,7 @@ class AdaptiveSampler:
         self.last_retest = np.asarray([0] * out.shape[0] + counts, dtype=int)
         return np.concatenate([out, np.asarray(retest).reshape(-1, self.m)]) if retest else out
 
-    def tell(self, weights: Sequence[float], values: Sequence[float] | np.ndarray) -> None:
+    def tell(self, weights: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray) -> None:
         """Results of one weight vector: ``[m]`` or ``[r, m]`` objective values (minimisation; NaN if failed).
 
         Each row is one trial (a seed); the sampler works on their mean (:mod:`._noise`).

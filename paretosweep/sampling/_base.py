@@ -54,7 +54,7 @@ class Sampler(Protocol):
         """
         ...
 
-    def tell(self, weights: Sequence[float], values: np.ndarray) -> None:
+    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray) -> None:
         """The results of an asked weight vector: ``[r, m]`` values in minimisation form (NaN: failed)."""
         ...
 
@@ -94,5 +94,5 @@ class StaticSampler:
         self._next += out.shape[0]
         return out.copy()
 
-    def tell(self, weights: Sequence[float], values: np.ndarray) -> None:
+    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray) -> None:
         del weights, values  # a fixed design does not learn from results

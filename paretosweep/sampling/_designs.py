@@ -56,7 +56,7 @@ def explicit_weights(weights: tuple[tuple[float, ...], ...], m: int) -> np.ndarr
         ConfigError: a vector off the simplex (naming its index and why).
     """
     for i, w in enumerate(weights):
-        why = simplex.simplex_violation(w, m)
+        why = simplex.simplex_violation(list(w), m)
         if why is not None:
             raise ConfigError(
                 f"`sampler.weights[{i}]` should lie on the simplex (m={m} non-negative entries, sum 1). Found `{list(w)}`: {why}."

@@ -17,6 +17,7 @@ first; the sampler caps the total at ``sampler.retests``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,7 @@ class PerWeight:
     count: np.ndarray
 
 
-def weight_key(w: np.ndarray) -> tuple[float, ...]:
+def weight_key(w: np.ndarray | Sequence[float]) -> tuple[float, ...]:
     """Hashable key of a weight vector (rounded to 9 digits: re-tests repeat the vector exactly)."""
     return tuple(np.round(np.asarray(w, dtype=np.float64), 9).tolist())
 

@@ -247,7 +247,7 @@ class OptunaSampler:
         """Optuna never asks a weight vector again."""
         return 0
 
-    def tell(self, weights: Sequence[float], values: np.ndarray) -> None:
+    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray) -> None:
         """The result of an asked weight vector: ``[1, m]`` minimisation-form values (NaN: the trial failed)."""
         import optuna
 
@@ -291,7 +291,9 @@ class OptunaSampler:
         storage: optuna.storages.BaseStorage | None = None
         if self.journal is not None:
             os.makedirs(os.path.dirname(self.journal) or ".", exist_ok=True)
-            storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(self.journal))
+            from optuna.storages.journal import JournalFileBackend
+
+            storage = optuna.storages.JournalStorage(JournalFileBackend(self.journal))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study = optuna.create_study(

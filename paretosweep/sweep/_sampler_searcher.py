@@ -95,12 +95,12 @@ class SamplerSearcher(Searcher):
         """The next trial config; None while the sampler waits on results; ``FINISHED`` at the end."""
         while not self._queue:
             if self.sampler.finished:
-                return Searcher.FINISHED
+                return Searcher.FINISHED  # type: ignore[return-value]  # Ray's annotation omits its own sentinel
             weights = self.sampler.ask(1)
             if weights is None:
                 return None
             if weights.shape[0] == 0:
-                return Searcher.FINISHED
+                return Searcher.FINISHED  # type: ignore[return-value]  # Ray's annotation omits its own sentinel
             for w in weights:
                 self._hand_out(w)
         config = self._queue.pop(0)

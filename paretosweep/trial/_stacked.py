@@ -100,9 +100,9 @@ def member_groups(n: int, device: torch.device, cpu_group: int = CPU_GROUP) -> l
 def load_member(model: nn.Module, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], i: int) -> nn.Module:
     """``model`` with member ``i``'s slice of the stacked ``params`` / ``buffers`` copied in (to evaluate it alone)."""
     with torch.no_grad():
-        for name, tensor in model.named_parameters():
-            tensor.copy_(params[name][i])
-        for name, tensor in model.named_buffers():
+        for name, parameter in model.named_parameters():
+            parameter.copy_(params[name][i])
+        for name, buffer in model.named_buffers():
             if name in buffers:
-                tensor.copy_(buffers[name][i])
+                buffer.copy_(buffers[name][i])
     return model
