@@ -89,7 +89,7 @@ class PackingSearcher(Searcher):
         while not (pack and self._complete(pack)) and self._ask(trial_id):
             pack = self._first_pack()
         if not pack:
-            return Searcher.FINISHED  # type: ignore[return-value]  # Ray's annotation omits its own sentinel if self._finished else None
+            return Searcher.FINISHED if self._finished else None  # type: ignore[return-value]  # Ray omits its sentinel
         sent = {sub_id for sub_id, _ in pack}
         self._held = [m for m in self._held if m[0] not in sent]
         self._live[trial_id] = pack
