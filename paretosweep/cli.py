@@ -59,11 +59,11 @@ def run(
     from paretosweep.config import as_spec
     from paretosweep.planning import build_plan
     from paretosweep.preflight import preflight
-    from paretosweep.problems import extend_import_path
+    from paretosweep.imports import extend_import_path
 
     try:
         validated = as_spec(spec)
-        if ":" in validated.problem.name:  # `mymod:make_problem` beside the spec or in the current directory
+        if ":" in (validated.problem.name or validated.problem.trainable or ""):  # `mymod:make_problem` / `mymod:train` beside the spec or in the current directory
             extend_import_path(spec.resolve().parent, Path.cwd())
         overrides: dict[str, Any] = {k: v for k, v in {"storage": storage}.items() if v is not None}
         if address is not None:

@@ -51,7 +51,7 @@ def submit(
 ) -> None:
     """Submit a sweep to a Ray cluster as a job; prints the job id."""
     from paretosweep import cluster
-    from paretosweep.problems import extend_import_path
+    from paretosweep.imports import extend_import_path
 
     extend_import_path(spec.resolve().parent, Path.cwd())  # a `mymod:make_problem` beside the spec is found (and shipped)
     extra = [flag for flag, on in (("--resume", resume), ("--overwrite", overwrite)) if on]

@@ -27,17 +27,52 @@ class _Frozen(BaseModel):
 
 
 class ProblemSpec(_Frozen):
-    """``problem``: a built-in name or a ``module:function`` import path, and its keyword params."""
+    """``problem``: what trains. One of
 
-    name: str
+    * ``name`` (+ ``params``): a built-in problem or a ``module:function`` problem factory (the
+      Problem protocol), trained by paretosweep's own loop;
+    * ``trainable`` (+ ``config``): the user's own training loop, a ``module:function`` taking a
+      :class:`paretosweep.TrialContext` (``config`` reaches it as ``ctx.config``). Its tasks and
+      objective columns are declared in the spec's ``tasks:`` block.
+    """
+
+    name: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    trainable: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_way_to_train(self) -> ProblemSpec:
+        if (self.name is None) == (self.trainable is None):
+            raise ValueError(
+                "give either `problem.name` (a built-in problem or `module:make_problem`) or `problem.trainable` "
+                "(your training function, `module:train`), not both and not neither"
+            )
+        if self.trainable is not None and self.params:
+            raise ValueError("`problem.params` is read by a problem factory (`problem.name`); a trainable reads `problem.config`")
+        if self.name is not None and self.config:
+            raise ValueError("`problem.config` is read by a trainable (`problem.trainable`); a problem factory reads `problem.params`")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The problem's name or the trainable's import path, for messages and trial ids."""
+        return self.name if self.name is not None else f"trainable {self.trainable}"
 
 
 class TaskObjective(_Frozen):
-    """``tasks.<task>``: which held-out metric is the task's objective, and its direction."""
+    """``tasks.<task>``: which held-out metric is the task's objective, and its direction.
+
+    For a function trainable (``problem.trainable``) this block *declares* the tasks: each task's
+    objective column ``<task>_<metric>`` and its ``direction`` (required), ``also`` further metrics
+    it reports (``{name: min | max}``, stored beside it), and ``loss_lower_bound`` (the ideal point
+    of Tchebycheff scalarizers with ``ideal: problem``).
+    """
 
     metric: str = "loss"
     direction: Literal["min", "max"] | None = None
+    also: dict[str, Literal["min", "max"]] = Field(default_factory=dict)
+    loss_lower_bound: float = 0.0
 
 
 class ScalarizerSpec(_Frozen):
@@ -157,6 +192,28 @@ class RaySpec(_Frozen):
     num_cpus: int | None = Field(None, gt=0)
 
 
+class CheckpointsSpec(_Frozen):
+    """``checkpoints``: which trials keep their model checkpoint when the sweep ends.
+
+    ``frontier`` (default): the trials on the frontier (every seed of a frontier configuration);
+    ``all``: every trial; ``none``: none (checkpoints are still written while trials run, for retries).
+    """
+
+    keep: Literal["frontier", "all", "none"] = "frontier"
+
+
+class CallbackSpec(_Frozen):
+    """``callbacks[i]``: a Ray Tune logger callback by name, with its options (see paretosweep.sweep._callbacks)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: Literal["mlflow", "tensorboard", "wandb"]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The callback's options (every key but ``name``)."""
+        return dict(self.model_extra or {})
+
+
 class MethodSpec(BaseModel):
     """``methods[i]``: a comparison method by registry name, with its parameters inline."""
 
@@ -186,6 +243,30 @@ class SweepSpec(_Frozen):
     storage: str | None = None
     ray: RaySpec = RaySpec()
     reference_point: dict[str, float] | None = None
+    checkpoints: CheckpointsSpec = CheckpointsSpec()
+    callbacks: tuple[CallbackSpec, ...] = ()
+
+    @field_validator("callbacks", mode="before")
+    @classmethod
+    def _callback_names(cls, value: Any) -> Any:
+        return [{"name": v} if isinstance(v, str) else v for v in value] if isinstance(value, (list, tuple)) else value
+
+    @model_validator(mode="after")
+    def _trainable_declares_its_tasks(self) -> SweepSpec:
+        if self.problem.trainable is None:
+            return self
+        if len(self.tasks) < 2:
+            raise ValueError(
+                "a function trainable (`problem.trainable`) needs a `tasks:` block declaring at least two tasks, "
+                "e.g. `tasks: {click: {metric: auc, direction: max}, buy: {metric: loss, direction: min}}`"
+            )
+        undirected = [t for t, o in self.tasks.items() if o.direction is None]
+        if undirected:
+            raise ValueError(
+                f"`tasks.{undirected[0]}.direction` is required with a function trainable (paretosweep cannot look "
+                "it up in a problem): set it to `min` or `max`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _something_to_run(self) -> SweepSpec:

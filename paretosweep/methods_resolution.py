@@ -13,6 +13,7 @@ from typing import Any
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError, unknown_name
 from paretosweep.problems import Problem, has_shared_representation
+from paretosweep.trainables import TrainableProblem
 
 #: Options that name a task; the spec gives the task's name, methods take its index.
 TASK_OPTIONS = ("main_task",)
@@ -26,7 +27,7 @@ def _task_index(value: Any, field: str, task_names: list[str]) -> int:
     raise ConfigError(f"`{field}` should name a task, one of {task_names}; found {value!r}.")
 
 
-def resolve_methods(spec: SweepSpec, problem: Problem) -> list[tuple[str, dict[str, Any]]]:
+def resolve_methods(spec: SweepSpec, problem: Problem | TrainableProblem) -> list[tuple[str, dict[str, Any]]]:
     """Validate every ``methods[i]`` entry; return ``(name, params)`` as trials receive them.
 
     Task-naming options (``main_task``) become task indices. Each entry is built once with
@@ -46,7 +47,9 @@ def resolve_methods(spec: SweepSpec, problem: Problem) -> list[tuple[str, dict[s
             if option in params:
                 params[option] = _task_index(params[option], f"{field}.{option}", task_names)
         method = create(entry.name, n_tasks=len(task_names), field=field, **params)
-        if method.needs_shared_grads:
+        if not hasattr(problem, "make_model"):
+            pass  # a function trainable: ctx.backward checks shared parameters and the representation
+        elif method.needs_shared_grads:
             if has_shared is None:
                 has_shared = bool(list(problem.shared_parameters(problem.make_model(seed=spec.seed))))
             if not has_shared:
@@ -55,7 +58,7 @@ def resolve_methods(spec: SweepSpec, problem: Problem) -> list[tuple[str, dict[s
                     f"but problem `{problem.name}` returns none from `shared_parameters(model)`. "
                     "Make the problem return its shared trunk's parameters, or use a loss-only method."
                 )
-        if method.needs_representation and not has_shared_representation(problem):
+        if hasattr(problem, "make_model") and method.needs_representation and not has_shared_representation(problem):
             raise ConfigError(
                 f"`{field}.upper_bound`: method `{entry.name}` with upper_bound: true (MGDA-UB) differentiates "
                 f"w.r.t. the shared representation, but problem `{problem.name}` has no "

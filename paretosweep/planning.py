@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from paretosweep.problems import Problem, column, has_test_split, make_problem
 from paretosweep.results import Objective, RunSplits, as_test_column
 from paretosweep.sampling import describe, design_note, make_sampler, planned_trials
 from paretosweep.scalarizers import Scalarizer
+from paretosweep.trainables import TrainableProblem, trainable_problem
 
 logger = logging.getLogger(__name__)
 
@@ -209,11 +211,17 @@ def resolve_splits(problem: Problem, metric_columns: tuple[str, ...]) -> RunSpli
     return RunSplits(selection, None, {}, str(note or ONE_SPLIT_NOTE))
 
 
-def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
+def build_plan(spec: SweepSpec, *, problem: Problem | TrainableProblem | None = None) -> Plan:
     """Resolve ``spec``: build its problem, objectives, weight design and trial list."""
     from paretosweep.methods_resolution import resolve_methods
 
-    problem = problem or make_problem(spec.problem.name, dict(spec.problem.params))
+    if problem is None:
+        problem = trainable_problem(spec) if spec.problem.trainable is not None else make_problem(spec.problem.name, dict(spec.problem.params))
+    if spec.problem.trainable is not None and spec.budget.pack_size not in (1, "auto"):
+        raise ConfigError(
+            f"`budget.pack_size: {spec.budget.pack_size}` packs several models into one trial, which needs a problem "
+            "with the Problem protocol (`problem.name`); a function trainable trains one model per trial: set `budget.pack_size: 1`."
+        )
     task_names = tuple(t.name for t in problem.tasks)
     objectives = resolve_objectives(spec, problem)
     metric_columns = tuple(column(t.name, m.name) for t in problem.tasks for m in t.metrics)
@@ -246,11 +254,16 @@ def build_plan(spec: SweepSpec, *, problem: Problem | None = None) -> Plan:
     )
 
 
-def build_scalarizer(spec: SweepSpec, problem: Problem) -> Scalarizer:
+def build_scalarizer(spec: SweepSpec, problem: Problem | TrainableProblem) -> Scalarizer:
     """The trial's scalarizer for ``spec.scalarizer`` and the problem's loss lower bounds.
 
     Raises:
         ConfigError: e.g. ``scalarizer.ideal`` with a number of entries other than the problem's tasks.
     """
+    return make_scalarizer(spec, [t.loss_lower_bound for t in problem.tasks])
+
+
+def make_scalarizer(spec: SweepSpec, lower_bounds: Sequence[float]) -> Scalarizer:
+    """The scalarizer of ``spec.scalarizer`` with the tasks' loss lower bounds (the ideal point of ``ideal: problem``)."""
     s = spec.scalarizer
-    return Scalarizer(s.name, lower_bounds=[t.loss_lower_bound for t in problem.tasks], ideal=s.ideal, mu=s.mu, ideal_margin=s.ideal_margin)
+    return Scalarizer(s.name, lower_bounds=list(lower_bounds), ideal=s.ideal, mu=s.mu, ideal_margin=s.ideal_margin)

@@ -74,6 +74,7 @@ def write_synthetic_run(
     metrics |= {f"{t}_acc": accs[:, i] for i, t in enumerate(tasks)}
     columns = _fixed_columns(rng, kinds, status, weights, epochs, seed)
     columns["history"] = _histories(rng, metrics, metric_cols, status, epochs) if with_history else [None] * n_trials
+    columns["checkpoint"] = [None] * n_trials
     columns |= {c: metrics[c] for c in metric_cols}
     objectives = tuple(S.Objective(t, f"{t}_loss", "min") for t in tasks)
     meta = _metadata(objectives, tasks, losses[status == "completed"])

@@ -166,7 +166,7 @@ def submit(
     with tempfile.TemporaryDirectory(prefix="paretosweep-job-") as folder:
         shutil.copyfile(path, Path(folder) / path.name)
         runtime_env: dict[str, Any] = {"working_dir": folder, "env_vars": {"PYTHONUNBUFFERED": "1"}}
-        modules = local_problem_modules(spec.problem.name)
+        modules = local_problem_modules(spec.problem.name or spec.problem.trainable or "")
         if modules:
             runtime_env["py_modules"] = modules
         try:

@@ -22,7 +22,6 @@ from paretosweep.problems._protocol import (
 from paretosweep.problems._registry import (
     available_problems,
     canonical_params_json,
-    extend_import_path,
     make_problem,
     make_problem_cached,
     problem_factory,
@@ -42,7 +41,6 @@ __all__ = [
     "TaskSpec",
     "available_problems",
     "canonical_params_json",
-    "extend_import_path",
     "column",
     "has_shared_representation",
     "has_test_split",

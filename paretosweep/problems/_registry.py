@@ -10,20 +10,17 @@ deep in a worker, and no param is ever dropped silently.
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import json
-import os
-import sys
 import traceback
 import types
 import typing
 import warnings
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
 from paretosweep.errors import ConfigError, ParetoSweepError, did_you_mean, unknown_name
+from paretosweep.imports import import_object
 from paretosweep.problems._protocol import Problem, TaskSpec
 
 ProblemFactory = Callable[..., Problem]
@@ -81,27 +78,9 @@ def problem_factory(name_or_path: str) -> ProblemFactory:
         if name_or_path not in _REGISTRY:
             raise unknown_name("problem", name_or_path, list(_REGISTRY))
         return _REGISTRY[name_or_path]
-    module_name, _, attr = name_or_path.partition(":")
-    hint = f"`problem.name` should be a built-in problem ({', '.join(sorted(_REGISTRY))}) or an import path `package.module:function`."
-    if not module_name or not attr:
-        raise ConfigError(f"{hint} Found `{name_or_path}`. Write it as `mypkg.tasks:make_problem`.")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # ImportError, or the user's module failing while it imports
-        raise ConfigError(
-            f"{hint} Found `{name_or_path}`, but module `{module_name}` could not be imported "
-            f"({type(error).__name__}: {error}). Install the package or add its folder to PYTHONPATH "
-            f"(on a Ray cluster: on every worker)."
-        ) from error
-    factory = getattr(module, attr, None)
-    if factory is None:
-        public = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
-        raise ConfigError(
-            f"{hint} Found `{name_or_path}`, but module `{module_name}` has no attribute `{attr}`."
-            f"{did_you_mean(attr, public)} Fix the part after the colon."
-        )
+    factory = import_object(name_or_path, field="problem.name", example="mypkg.tasks:make_problem")
     if not callable(factory):
-        raise ConfigError(f"{hint} Found `{name_or_path}`, which is a {type(factory).__name__}, not a callable.")
+        raise ConfigError(f"`problem.name` is `{name_or_path}`, which is a {type(factory).__name__}, not a callable.")
     return typing.cast(ProblemFactory, factory)
 
 
@@ -146,27 +125,6 @@ def _where_raised(error: BaseException) -> str:
         return "unknown location"
     frame = frames[-1]
     return f"{frame.filename}:{frame.lineno}"
-
-
-def extend_import_path(*directories: str | os.PathLike[str]) -> list[str]:
-    """Put ``directories`` at the front of ``sys.path`` and of ``PYTHONPATH`` (each once).
-
-    So a ``problem.name`` import path (``mymod:make_problem``) finds a module lying in the
-    current directory or beside the spec file, also in the processes of a local Ray started
-    afterwards (they inherit ``PYTHONPATH``). Returns the directories added.
-    """
-    added = []
-    for directory in directories:
-        path = str(Path(directory).resolve())
-        if path not in sys.path:
-            sys.path.insert(0, path)
-            added.append(path)
-        python_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        if path not in python_path:
-            os.environ["PYTHONPATH"] = os.pathsep.join([path, *python_path])
-    if added:
-        importlib.invalidate_caches()
-    return added
 
 
 @functools.lru_cache(maxsize=4)

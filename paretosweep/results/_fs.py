@@ -13,7 +13,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from paretosweep.errors import ResultSchemaError, RunDirectoryError
-from paretosweep.results._schema import META_OBJECTIVES, META_SCHEMA_VERSION, SCHEMA_VERSION, progress_schema
+from paretosweep.results._schema import META_OBJECTIVES, META_SCHEMA_VERSION, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, progress_schema
 
 
 def resolve(path: str | os.PathLike[str], filesystem: pafs.FileSystem | None = None) -> tuple[pafs.FileSystem, str]:
@@ -111,11 +111,15 @@ def read_table(fs: pafs.FileSystem, path: str, run: str) -> pa.Table:
             "it was not written by paretosweep. Point to a run directory from `paretosweep run SPEC`."
         )
     version = metadata.get(META_SCHEMA_VERSION, b"?").decode()
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS:
         raise ResultSchemaError(
-            f"`{path}` uses paretosweep schema version {version}; this paretosweep reads version "
-            f"{SCHEMA_VERSION}. Re-run the sweep or use the paretosweep version that wrote it."
+            f"`{path}` uses paretosweep schema version {version}; this paretosweep reads versions "
+            f"{', '.join(READABLE_SCHEMA_VERSIONS)}. Re-run the sweep or use the paretosweep version that wrote it."
         )
+    if version == "1" and "history" in table.column_names and "checkpoint" not in table.column_names:
+        # version 1 had no checkpoints: the column goes after `history`, where version 2 has it
+        at = table.column_names.index("history") + 1
+        table = table.add_column(at, pa.field("checkpoint", pa.string()), pa.nulls(table.num_rows, pa.string()))
     return table
 
 

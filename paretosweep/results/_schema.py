@@ -32,7 +32,9 @@ import pyarrow as pa
 from paretosweep.errors import ConfigError
 from paretosweep.frontier._objective import Objective
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Versions this paretosweep still reads: version 1 lacks the ``checkpoint`` column (read as null).
+READABLE_SCHEMA_VERSIONS = ("1", "2")
 
 TRIALS_FILE = "trials.parquet"
 FRONTIER_FILE = "frontier.parquet"
@@ -78,6 +80,7 @@ TRIAL_FIELDS: tuple[pa.Field, ...] = (
     pa.field("node", pa.string()),  # Ray node IP the trial ran on
     pa.field("device", pa.string()),  # cpu / cuda:0 ...
     pa.field("history", pa.string()),  # JSON list of per-epoch metric dicts
+    pa.field("checkpoint", pa.string()),  # the trial's last checkpoint, relative to the run directory (null: none kept)
 )
 
 #: Columns frontier.parquet adds after the trial columns (then one ``<objective column>_stderr`` per objective).

@@ -87,6 +87,8 @@ def attach_exact_front(store: RunStore, spec: SweepSpec, *, n_points: int = EXAC
     """
     from paretosweep.problems import canonical_params_json, make_problem_cached
 
+    if spec.problem.name is None:
+        return False  # a function trainable: no problem object that could know its front
     problem = make_problem_cached(spec.problem.name, canonical_params_json(spec.problem.params))
     exact_front = getattr(problem, "exact_front", None)
     if exact_front is None:

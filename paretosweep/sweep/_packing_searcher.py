@@ -156,6 +156,8 @@ def resolve_pack_size(spec: SweepSpec, n_trials: int) -> int:
     from paretosweep.trial import auto_pack_size
 
     size = spec.budget.pack_size
+    if spec.problem.name is None:
+        return 1  # a function trainable trains one model per trial (planning refuses an explicit pack_size > 1)
     if size == "auto":
         problem = make_problem_cached(spec.problem.name, canonical_params_json(spec.problem.params))
         model = problem.make_model(seed=spec.seed)

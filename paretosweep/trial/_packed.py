@@ -44,7 +44,9 @@ from paretosweep.planning import TrialConfig, build_scalarizer
 from paretosweep.problems import Problem, has_test_split
 from paretosweep.trial._held_out import as_test_metrics
 from paretosweep.trial._stacked import CPU_GROUP, LossModule, flat_parameters, load_member, member_groups, packed_hook
-from paretosweep.trial._trainer import Report, TrialOutcome, _make_optimizer, train_trial
+from paretosweep.trial._outcome import TrialOutcome
+from paretosweep.trial._problem_loop import make_optimizer
+from paretosweep.trial._trainer import Report, train_trial
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +145,7 @@ class _Pack:
         self.flat, self.params, self.grads, self.group_params = flat_parameters(params, self.groups)
         self.buffers = buffers
         self.group_buffers = [{k: b[sl] for k, b in buffers.items()} for sl in self.groups]
-        self.optimizer = _make_optimizer([{"params": [self.flat]}], spec.budget.optimizer, trials[0].lr)
+        self.optimizer = make_optimizer([{"params": [self.flat]}], spec.budget.optimizer, trials[0].lr)
         self.weights = torch.tensor([list(t.weights or ()) for t in trials], dtype=torch.float32, device=device)
         self.scalarizer = build_scalarizer(spec, problem)
         hooked = packed_hook(problem, "packed_task_losses", "task_losses")

@@ -37,7 +37,7 @@ def test_methods_get_the_same_learning_rates_and_seeds_as_the_sweep() -> None:
 
 def test_unknown_method_has_a_did_you_mean() -> None:
     with pytest.raises(UnknownNameError, match="Did you mean `pcgrad`"):
-        plan_with({"name": "pgrad"})
+        plan_with({"name": "pcgradd"})
 
 
 @pytest.mark.parametrize(
