@@ -21,7 +21,10 @@ __all__ = [
     "SweepSpec",
     "compare",
     "compare_runs",
+    "TrialContext",
+    "copy_checkpoint",
     "export",
+    "load_checkpoint",
     "load_config",
     "load_frontier",
     "load_progress",
@@ -33,8 +36,12 @@ __all__ = [
 
 
 def __getattr__(name: str):  # lazy: reading results must not import torch or Ray
-    if name in {"load_trials", "load_frontier", "load_progress"}:
+    if name in {"load_trials", "load_frontier", "load_progress", "load_checkpoint", "copy_checkpoint"}:
         from paretosweep import results
 
         return getattr(results, name)
+    if name == "TrialContext":
+        from paretosweep.trial import TrialContext
+
+        return TrialContext
     raise AttributeError(f"module 'paretosweep' has no attribute {name!r}")

@@ -31,10 +31,27 @@ def run(
     resume: bool = False,
     overwrite: bool = False,
     on_progress: Callable[[SweepStatus], None] | None = None,
+    trainable: Callable[[Any], Any] | None = None,
+    verbose: bool = False,
 ) -> SweepSummary:
-    """Run a sweep (see :func:`paretosweep.sweep.run_sweep`); everything is validated first."""
+    """Run a sweep (see :func:`paretosweep.sweep.run_sweep`); everything is validated first.
+
+    ``trainable``: your training function ``train(ctx)`` (any function: in a module, in ``__main__``
+    or a notebook; Ray pickles it to the workers). The spec then needs no ``problem`` block (its
+    ``problem.config`` reaches the function as ``ctx.config``) and declares the tasks in ``tasks:``.
+    ``verbose``: stream the trials' output (prints, logging, warnings) to this console.
+    """
     from paretosweep.planning import build_plan
     from paretosweep.sweep import run_sweep
+    from paretosweep.trainables import spec_with_trainable
 
-    validated = as_spec(spec)
-    return run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=on_progress, plan=build_plan(validated))
+    validated = as_spec(spec) if trainable is None else spec_with_trainable(spec, trainable)
+    return run_sweep(
+        validated,
+        resume=resume,
+        overwrite=overwrite,
+        on_progress=on_progress,
+        plan=build_plan(validated),
+        trainable=trainable,
+        verbose=verbose,
+    )

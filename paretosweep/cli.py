@@ -53,6 +53,7 @@ def run(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing run directory.")] = False,
     storage: Annotated[str | None, typer.Option(help="Override the spec's run directory.")] = None,
     address: Annotated[str | None, typer.Option(help="Ray address (auto, ray://host:10001); default: start a local Ray.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Stream the trials' output (prints, logging) to the console.")] = False,
 ) -> None:
     """Run a sweep: plan, train every trial on Ray Tune, write the frontier to Parquet."""
     from paretosweep.cli_progress import SweepProgress, print_plan
@@ -63,7 +64,7 @@ def run(
 
     try:
         validated = as_spec(spec)
-        if ":" in (validated.problem.name or validated.problem.trainable or ""):  # `mymod:make_problem` / `mymod:train` beside the spec or in the current directory
+        if ":" in (validated.problem.name or validated.problem.trainable or ""):  # a module beside the spec or in the current directory
             extend_import_path(spec.resolve().parent, Path.cwd())
         overrides: dict[str, Any] = {k: v for k, v in {"storage": storage}.items() if v is not None}
         if address is not None:
@@ -83,7 +84,7 @@ def run(
 
     try:
         with SweepProgress(console, planned=plan.max_trials) as progress:
-            summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan)
+            summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan, verbose=verbose)
     except ParetoSweepError as error:
         _fail(error)
     hv = f"{summary.hypervolume:.6g}" if summary.hypervolume is not None else "n/a"

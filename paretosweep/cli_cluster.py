@@ -88,11 +88,20 @@ def status(job_id: JobId, address: Address = None) -> None:
 
 
 def logs(
-    job_id: JobId,
+    job_id: Annotated[str, typer.Argument(help="Job id from `paretosweep submit`, or a run directory with --trial.")],
     address: Address = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep streaming until the job ends.")] = False,
+    trial: Annotated[str | None, typer.Option("--trial", help="Print this failed trial's traceback from the run directory given.")] = None,
 ) -> None:
-    """Print a job's log (with --follow, stream it until the job ends)."""
+    """Print a job's log (with --follow, stream it until the job ends), or with --trial a failed trial's traceback."""
+    if trial is not None:
+        from paretosweep.results import read_trial_log
+
+        try:
+            sys.stdout.write(read_trial_log(job_id, trial))
+        except ParetoSweepError as error:
+            _fail(error)
+        return
     if follow:
         _stream(job_id, address)
         return

@@ -378,6 +378,16 @@ def load_config(path: str | Path) -> SweepSpec:
     """Read and validate a YAML sweep spec.
 
     Raises:
+        ConfigError: see :func:`read_spec_data`, or a field is unknown, missing or out of range
+            (the message gives its path).
+    """
+    return parse_spec(read_spec_data(path), source=f"`{Path(path)}`")
+
+
+def read_spec_data(path: str | Path) -> Any:
+    """The mapping a YAML sweep spec holds (``name`` defaults to the file's stem), not validated yet.
+
+    Raises:
         ConfigError: the file is missing, is not valid YAML (the message gives the line), or a
             field is unknown, missing or out of range (the message gives its path), or a key is
             given twice in one mapping (the message gives both lines).
@@ -402,7 +412,7 @@ def load_config(path: str | Path) -> SweepSpec:
         raise ConfigError(f"`{path}` is empty. A spec needs at least a `problem:` block.")
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
-    return parse_spec(data, source=f"`{path}`")
+    return data
 
 
 def as_spec(spec: SweepSpec | str | Path | dict[str, Any]) -> SweepSpec:

@@ -15,6 +15,7 @@ Local paths and pyarrow filesystem URIs (``s3://``, ``file://``) alike. No Ray i
 
 from __future__ import annotations
 
+import importlib.util
 import posixpath
 import uuid
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from paretosweep.config import SweepSpec
-from paretosweep.errors import RunDirectoryError
+from paretosweep.errors import ConfigError, RunDirectoryError
 from paretosweep.results import TRIALS_FILE, resolve
 
 
@@ -126,5 +127,40 @@ def preflight(spec: SweepSpec, *, resume: bool, overwrite: bool, keep: bool, loc
         from paretosweep.cluster import check_local_trial_fits
 
         check_local_trial_fits(spec)
+    check_callbacks(spec)
     check_run_dir(spec.run_dir, resume=resume, overwrite=overwrite)
     probe_run_dir(spec.run_dir, keep=keep)
+
+
+#: callback name -> the package it needs and the pip extra that installs it.
+NEEDS = {"mlflow": ("mlflow", "mlflow"), "tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb", "wandb")}
+OPTIONS = {
+    "mlflow": {"tracking_uri", "experiment_name", "tags", "save_artifact"},
+    "tensorboard": set(),
+}
+
+
+def check_callbacks(spec: SweepSpec) -> None:
+    """Refuse, before Ray starts, a callback whose package is missing or an option it does not take.
+
+    Raises:
+        ConfigError: naming ``callbacks[i]`` and the fix.
+    """
+    for i, callback in enumerate(spec.callbacks):
+        module, extra = NEEDS[callback.name]
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f"`callbacks[{i}]: {callback.name}` needs the `{module}` package, which is not installed: "
+                f'`pip install "paretosweep[{extra}]"` (or `pip install {module}`), or drop the callback.'
+            )
+        allowed = OPTIONS.get(callback.name)
+        unknown = sorted(set(callback.options) - allowed) if allowed is not None else []
+        if unknown:
+            raise ConfigError(
+                f"`callbacks[{i}]` ({callback.name}) has no option {unknown}; it takes {sorted(allowed or [])}."
+            )
+        if callback.name == "mlflow" and "://" in spec.run_dir and "tracking_uri" not in callback.options:
+            raise ConfigError(
+                f"`callbacks[{i}]: mlflow` on a run directory URI (`{spec.run_dir}`) needs an explicit `tracking_uri` "
+                "(the default is a file store inside a local run directory)."
+            )

@@ -52,6 +52,40 @@ def check_trainable(function: Any, name: str) -> None:
         pass
 
 
+def spec_with_trainable(spec: Any, function: Trainable) -> SweepSpec:
+    """``spec`` (a spec, a YAML path or a mapping) trained by ``function``: its ``problem`` becomes
+    ``{trainable: <function's name>, config: ...}`` (a spec may leave ``problem`` out then).
+
+    Raises:
+        ConfigError: ``function`` cannot be called as ``train(ctx)``, or the spec names a problem (``problem.name``).
+    """
+    from pathlib import Path
+
+    from paretosweep.config import parse_spec, read_spec_data
+
+    name = trainable_name(function)
+    check_trainable(function, name)
+    if isinstance(spec, SweepSpec):
+        data: Any = spec.model_dump(mode="json")
+        source = "(spec)"
+    elif isinstance(spec, (str, Path)):
+        data, source = read_spec_data(spec), f"`{spec}`"
+    else:
+        data, source = spec, "(dict)"
+    if not isinstance(data, dict):
+        return parse_spec(data, source=source)  # the usual message for a spec that is not a mapping
+    problem = dict(data.get("problem") or {})
+    if problem.get("name") is not None:
+        raise ConfigError(
+            f"{source} names `problem.name: {problem['name']}`, and a trainable was passed too: a sweep trains either a "
+            "problem or your function. Drop `problem.name` (keep `problem.config` for the function), or drop `trainable=`."
+        )
+    problem.pop("name", None)
+    problem.pop("params", None)
+    problem["trainable"] = name
+    return parse_spec({**data, "problem": problem}, source=source)
+
+
 def trainable_name(function: Any) -> str:
     """``module:qualname`` of a function passed in Python (for messages and the stored spec)."""
     return f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', repr(function))}"

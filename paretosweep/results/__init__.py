@@ -3,11 +3,22 @@
 ``_schema`` (columns and metadata keys, defined once) · ``_fs`` (paths and URIs, atomic writes,
 checked reads) · ``_meta`` (a run's metadata) · ``_rows`` (trial rows checked) · ``_progress`` (pure
 indicators: the frontier table, progress rows) · ``_exact_front`` · ``_store`` (the run's lifecycle)
-· ``_readers`` (``load_*``, also the dashboard's).
+· ``_readers`` (``load_*``, also the dashboard's) · ``_checkpoints`` (trials' checkpoints and logs).
 """
 
 from __future__ import annotations
 
+from paretosweep.results._checkpoints import (
+    CHECKPOINT_FILE,
+    LOGS_DIR,
+    checkpoint_locations,
+    copy_checkpoint,
+    load_checkpoint,
+    read_trial_log,
+    relative_checkpoint,
+    retain_checkpoints,
+    write_trial_log,
+)
 from paretosweep.results._fs import atomic_write_table, resolve
 from paretosweep.results._meta import RunMeta
 from paretosweep.results._readers import load_frontier, load_progress, load_trials, read_objectives, read_run_meta
@@ -45,6 +56,15 @@ from paretosweep.results._schema import (
 from paretosweep.results._store import RunStore
 
 __all__ = [
+    "CHECKPOINT_FILE",
+    "LOGS_DIR",
+    "checkpoint_locations",
+    "copy_checkpoint",
+    "load_checkpoint",
+    "read_trial_log",
+    "relative_checkpoint",
+    "retain_checkpoints",
+    "write_trial_log",
     "EXACT_FRONT_FILE",
     "FRONTIER_EXTRA_FIELDS",
     "FRONTIER_FILE",

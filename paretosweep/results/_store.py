@@ -78,6 +78,11 @@ class RunStore:
         """The directory (or URI) as given."""
         return self._location
 
+    @property
+    def location(self) -> tuple[pafs.FileSystem, str]:
+        """(filesystem, directory inside it) of the run."""
+        return self._fs, self._root
+
     def exists(self) -> bool:
         """Whether the directory holds a run (created here or re-read from disk)."""
         return self._meta is not None
@@ -279,6 +284,16 @@ class RunStore:
             self._trials = self._trials.combine_chunks()
         self._ids.update(fresh)
         return len(fresh)
+
+    def forget_checkpoints(self, trial_ids: Iterable[str]) -> None:
+        """Set the ``checkpoint`` column of ``trial_ids`` to null (their checkpoints were deleted); written on the next ``write()``."""
+        gone = set(trial_ids)
+        if not gone or not self._trials.num_rows:
+            return
+        ids = self._trials.column("trial_id").to_pylist()
+        kept = [None if tid in gone else c for tid, c in zip(ids, self._trials.column("checkpoint").to_pylist(), strict=True)]
+        at = self._trials.schema.get_field_index("checkpoint")
+        self._trials = self._trials.set_column(at, self._trials.schema.field(at), pa.array(kept, pa.string()))
 
     def write(self, *, elapsed_seconds: float | None = None) -> dict[str, Any]:
         """Rewrite the three files; append a progress row if trials arrived since the last one.

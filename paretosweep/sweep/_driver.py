@@ -15,15 +15,18 @@ from paretosweep.config import SweepSpec
 from paretosweep.errors import RunDirectoryError
 from paretosweep.planning import Plan, build_plan
 from paretosweep.preflight import preflight, prepare_run_dir
-from paretosweep.results import RunStore
+from paretosweep.results import RunStore, retain_checkpoints
 from paretosweep.sampling import make_sampler
 from paretosweep.sweep._ray import concurrency, ray_for
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
+from paretosweep.trainables import Trainable, resolve_trainable
 
 if TYPE_CHECKING:
     import pandas as pd
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# every epoch of a trial checkpoints and Tune keeps one per trial: its "excessive snapshot" warning would fire constantly
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ def run_sweep(
     overwrite: bool = False,
     on_progress: Callable[[SweepStatus], None] | None = None,
     plan: Plan | None = None,
+    trainable: Trainable | None = None,
+    verbose: bool = False,
 ) -> SweepSummary:
     """Run the sweep's trials not already stored, and keep the frontier in the run directory.
 
@@ -122,14 +127,19 @@ def run_sweep(
         overwrite: delete an existing run directory first.
         on_progress: called with a :class:`SweepStatus` as trials finish.
         plan: a plan already built from ``spec`` (else built here).
+        trainable: the function ``train(ctx)`` of a spec with ``problem.trainable`` passed in Python
+            (else imported from ``problem.trainable`` here, before Ray starts).
+        verbose: stream the trials' output (prints, logging) to this process's console.
     """
     import ray
 
     started = time.monotonic()
     plan = plan or build_plan(spec)
+    if trainable is None and spec.problem.trainable is not None:
+        trainable = resolve_trainable(spec.problem.trainable)  # an import that fails is refused before Ray starts
     # What can refuse the sweep runs before Ray starts and before the run directory is touched.
     preflight(spec, resume=resume, overwrite=overwrite, keep=False, local_machine=not ray.is_initialized())
-    with ray_for(spec):
+    with ray_for(spec, log_to_driver=verbose):
         prepare_run_dir(spec.run_dir, resume=resume, overwrite=overwrite)
         store = open_store(plan, spec.run_dir, resume=resume)
         attach_exact_front(store, spec)
@@ -138,9 +148,10 @@ def run_sweep(
         recorder = SweepRecorder(store, status, on_progress=on_progress)
         try:
             if any(t.trial_id not in done for t in plan.trials) or plan.max_trials > len(plan.trials):
-                tuner(spec, plan, store, recorder).fit()
+                tuner(spec, plan, store, recorder, trainable=trainable).fit()
         finally:
             recorder.flush()
+        retain_checkpoints(store, spec.checkpoints.keep)
     trials = store.read_trials()
     completed = int((trials["status"] == "completed").sum()) if len(trials) else 0
     return SweepSummary(
@@ -160,31 +171,45 @@ def run_sweep(
     )
 
 
-def tuner(spec: SweepSpec, plan: Plan, store: RunStore, recorder: SweepRecorder) -> Any:
-    """The Ray Tune ``Tuner`` of the sweep, its results going to ``recorder``."""
+def tuner(spec: SweepSpec, plan: Plan, store: RunStore, recorder: SweepRecorder, *, trainable: Trainable | None = None) -> Any:
+    """The Ray Tune ``Tuner`` of the sweep, its results going to ``recorder`` (and the spec's tracking callbacks)."""
     from ray import tune
 
+    from paretosweep.sweep._callbacks import tracking_callbacks
     from paretosweep.sweep._trainable import run_trial
 
     rows = store.read_trials().to_dict("records") if len(store) else []
     search_alg, num_samples = searcher_for(spec, plan, rows, study_dir=spec.run_dir)
     storage = spec.run_dir if "://" in spec.run_dir else str(Path(spec.run_dir).resolve())
     return tune.Tuner(
-        tune.with_resources(tune.with_parameters(run_trial, spec=spec), {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}),
+        tune.with_resources(tune.with_parameters(run_trial, spec=spec, train_fn=trainable), {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}),
         tune_config=tune.TuneConfig(
             search_alg=search_alg,
             num_samples=num_samples,
             max_concurrent_trials=concurrency(spec),
             reuse_actors=True,
+            trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
             name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
             storage_path=f"{storage.rstrip('/')}/_tune",
-            callbacks=[recorder],
+            callbacks=[recorder, *tracking_callbacks(spec)],
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),  # a trial's newest checkpoint, for retries and the run
             failure_config=tune.FailureConfig(max_failures=spec.max_retries, fail_fast=False),
             verbose=0,
         ),
     )
+
+
+def trial_dirname(trial: Any) -> str:
+    """A trial's directory under ``_tune/<experiment>/``: its trial id (a packed trial's: its pack id)."""
+    config = trial.config
+    if "pack" in config:
+        from paretosweep.sweep._trainable import pack_id
+        from paretosweep.planning import TrialConfig
+
+        return pack_id([TrialConfig.from_dict(c) for c in config["pack"]])
+    return str(config["trial"]["trial_id"])
 
 
 def searcher_for(

@@ -30,8 +30,10 @@ def _quiet_token_banner() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def start_ray(spec: SweepSpec) -> bool:
+def start_ray(spec: SweepSpec, *, log_to_driver: bool = False) -> bool:
     """Connect to ``ray.address`` or start a local Ray; True if this call started it.
+
+    ``log_to_driver``: stream the workers' stdout and stderr (the trials' prints) to this console.
 
     Raises:
         ClusterUnreachableError: nothing answers at ``ray.address``, or it refuses the connection.
@@ -45,12 +47,12 @@ def start_ray(spec: SweepSpec) -> bool:
 
         check_driver_address(spec.ray.address)  # unreachable: a clear error within seconds, not a hang
         try:
-            ray.init(address=spec.ray.address, log_to_driver=False)
+            ray.init(address=spec.ray.address, log_to_driver=log_to_driver)
         except ConnectionError as error:
             raise ClusterUnreachableError(f"Cannot connect to the Ray cluster at `{spec.ray.address}`: {error}") from None
     else:
         with _quiet_token_banner():
-            ray.init(num_cpus=spec.ray.num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            ray.init(num_cpus=spec.ray.num_cpus, include_dashboard=False, log_to_driver=log_to_driver, configure_logging=False)
     return True
 
 
@@ -63,14 +65,14 @@ def stop_ray(started: bool) -> None:
 
 
 @contextlib.contextmanager
-def ray_for(spec: SweepSpec) -> Iterator[bool]:
+def ray_for(spec: SweepSpec, *, log_to_driver: bool = False) -> Iterator[bool]:
     """Ray for the sweep's duration (see the module docstring); yields whether it was started here.
 
     The trial must fit a node of the cluster (else it would stay pending forever).
     """
     from paretosweep.cluster import check_trial_fits
 
-    started = start_ray(spec)
+    started = start_ray(spec, log_to_driver=log_to_driver)
     try:
         check_trial_fits(spec)
         yield started

@@ -22,8 +22,8 @@ from typing import Any
 from ray.tune import Callback
 
 from paretosweep.planning import TrialConfig
-from paretosweep.results import RunStore
-from paretosweep.sweep._trainable import ROW_KEY
+from paretosweep.results import RunStore, relative_checkpoint, write_trial_log
+from paretosweep.sweep._trainable import ROW_KEY, TRACEBACK_KEY
 
 
 @dataclass
@@ -123,7 +123,16 @@ class SweepRecorder(Callback):
         """The trainable's last report carries the whole row (a list of rows for a packed trial)."""
         if ROW_KEY in result:
             rows = json.loads(result[ROW_KEY])
-            self._record(rows if isinstance(rows, list) else [rows])
+            rows = rows if isinstance(rows, list) else [rows]
+            # Tune has stored this trial's checkpoints before its last report: `trial.checkpoint` is the newest
+            checkpoint = getattr(trial, "checkpoint", None)
+            fs, root = self.store.location
+            for row in rows:
+                row.setdefault("checkpoint", relative_checkpoint(checkpoint.path) if checkpoint is not None else None)
+                log = row.pop(TRACEBACK_KEY, None)
+                if log and row["trial_id"] not in self._recorded:
+                    write_trial_log(fs, root, row["trial_id"], log)
+            self._record(rows)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         """A trial whose worker died (or whose trainable escaped our handler) is recorded as failed."""

@@ -4,16 +4,23 @@ It runs in a Ray worker process. The validated spec arrives through ``tune.with_
 ``param_space`` carries only the trial's ``{trial_id, kind, weights, seed, lr, method}``. The last
 report carries the whole row (``paretosweep_row``) that the driver stores — so a trial that
 raises inside training still ends with a normal report whose status is ``failed``, after
-``spec.max_retries`` more attempts (fresh model, same seed; the count is ``hparams.attempts``).
-A worker or node that dies is retried by Tune itself (``FailureConfig(max_failures=max_retries)``).
+``spec.max_retries`` more attempts (each from the trial's last checkpoint, or from scratch with
+the same seed before the first; the count is ``hparams.attempts``) and with its traceback.
+A worker or node that dies is retried by Tune itself (``FailureConfig(max_failures=max_retries)``),
+from the last checkpoint Tune stored. Every trial, the built-in problems' included, is a function
+trainable ``train(ctx)`` on a :class:`paretosweep.TrialContext`; checkpoints reported with
+``ctx.report(..., checkpoint=obj)`` go through Tune's checkpointing (:class:`RayCheckpoints`).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
@@ -22,11 +29,15 @@ from ray import tune
 from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
 from paretosweep.problems import make_problem_cached
-from paretosweep.trial import TrialOutcome, train_trial
+from paretosweep.results import CHECKPOINT_FILE
+from paretosweep.trainables import Trainable, resolve_trainable, trainable_problem
+from paretosweep.trial import TrainableError, TrialOutcome, make_context, run_in_context, train_problem
 
 T = TypeVar("T")
 
 ROW_KEY = "paretosweep_row"
+#: Row key of a failed trial's full traceback: the recorder writes it to ``logs/<trial_id>.log``, not to Parquet.
+TRACEBACK_KEY = "traceback"
 
 
 def _device(gpus: float) -> torch.device:
@@ -106,6 +117,7 @@ def _with_retries(spec: SweepSpec, train: Callable[[Any], T], failed: Callable[[
     while True:
         attempts += 1
         try:
+            assert spec.problem.name is not None
             problem = make_problem_cached(spec.problem.name, json.dumps(dict(spec.problem.params), sort_keys=True))
             return train(problem), attempts
         except Exception as error:
@@ -155,11 +167,87 @@ def run_pack(config: dict[str, Any], spec: SweepSpec) -> None:
     tune.report({"trial_status": status, ROW_KEY: json.dumps(rows), "done_marker": True})
 
 
-def run_trial(config: dict[str, Any], spec: SweepSpec) -> None:
-    """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec)``).
+class RayCheckpoints:
+    """``ctx.report``'s sink in a Ray worker: ``tune.report``, a checkpoint saved with ``torch.save``
+    into a fresh directory handed to Tune (which copies it to the run's storage, local or a pyarrow
+    URI, and keeps the newest). The last checkpoint's bytes stay here too, for a retry in this worker."""
+
+    def __init__(self) -> None:
+        self.last: bytes | None = None
+
+    def __call__(self, metrics: dict[str, float], checkpoint: Any) -> None:
+        if checkpoint is None:
+            tune.report({**metrics, "trial_status": "running"})
+            return
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        self.last = buffer.getvalue()
+        with tempfile.TemporaryDirectory(prefix="paretosweep-ckpt-") as folder:
+            (Path(folder) / CHECKPOINT_FILE).write_bytes(self.last)
+            tune.report({**metrics, "trial_status": "running"}, checkpoint=tune.Checkpoint.from_directory(folder))
+
+    def restored(self) -> dict[str, Any] | None:
+        """The checkpoint to continue from: this worker's last one (an in-process retry), else the one
+        Tune restored the trial with (a worker or node that died, a resumed sweep), else None."""
+        if self.last is not None:
+            return load_payload(io.BytesIO(self.last))
+        given = tune.get_checkpoint()
+        if given is None:
+            return None
+        with given.as_directory() as folder:
+            path = Path(folder) / CHECKPOINT_FILE
+            return load_payload(path) if path.exists() else None
+
+
+def load_payload(source: Any) -> dict[str, Any]:
+    """A saved checkpoint (``torch.load`` of what ``ctx.report`` wrapped); any object the trainable saved."""
+    return torch.load(source, map_location="cpu", weights_only=False)  # type: ignore[no-any-return]
+
+
+def _trainable_for(spec: SweepSpec, trainable: Trainable | None) -> tuple[Trainable, Callable[[], Any], str]:
+    """The function a trial runs, what describes its tasks, and its name for messages."""
+    if spec.problem.name is not None:
+        name = spec.problem.name
+        return train_problem, lambda: make_problem_cached(name, json.dumps(dict(spec.problem.params), sort_keys=True)), name
+    assert spec.problem.trainable is not None
+    function = trainable if trainable is not None else resolve_trainable(spec.problem.trainable)
+    return function, lambda: trainable_problem(spec), spec.problem.trainable
+
+
+def _run_one(
+    spec: SweepSpec, trial: TrialConfig, trainable: Trainable | None, device: torch.device
+) -> tuple[TrialOutcome, int]:
+    """Run one trial's trainable, retrying a crash up to ``spec.max_retries`` times from its last checkpoint.
+
+    A misuse of the context (:class:`TrainableError`) is not retried: the same code would fail the same way.
+    """
+    sink = RayCheckpoints()
+    attempts, spent = 0, 0.0
+    while True:
+        attempts += 1
+        started = time.perf_counter()
+        try:
+            function, describe, name = _trainable_for(spec, trainable)
+            ctx = make_context(trial, spec, describe(), device=device, sink=sink, name=name, restored=sink.restored())
+            outcome = run_in_context(function, ctx, name=name)
+            outcome.train_seconds += spent
+            return outcome, attempts
+        except Exception as error:
+            spent += time.perf_counter() - started
+            if attempts <= spec.max_retries and not isinstance(error, TrainableError):
+                continue
+            tried = f" (failed {attempts} attempts)" if attempts > 1 else ""
+            outcome = TrialOutcome(status="failed", error=_short_error(error) + tried, traceback=traceback.format_exc())
+            outcome.train_seconds = spent
+            return outcome, attempts
+
+
+def run_trial(config: dict[str, Any], spec: SweepSpec, train_fn: Trainable | None = None) -> None:
+    """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec, train_fn=...)``).
 
     ``config`` is ``{"trial": {...}}`` (one trial, one row) or ``{"pack": [{...}, ...]}``
-    (a packed trial, see :func:`run_pack`).
+    (a packed trial, see :func:`run_pack`). ``train_fn`` is a function passed in Python
+    (``paretosweep.run(spec, trainable=train)``); else the spec names it or the problem.
     """
     if "pack" in config:
         run_pack(config, spec)
@@ -168,12 +256,10 @@ def run_trial(config: dict[str, Any], spec: SweepSpec) -> None:
     started_at = time.time()
     device, node, device_name = _placement(spec)
     hparams = trial_hparams(spec, trial)
-    outcome, attempts = _with_retries(
-        spec,
-        lambda problem: train_trial(problem, trial, spec, device=device, report=_report_running),
-        lambda message: TrialOutcome(status="failed", error=message),
-    )
+    outcome, attempts = _run_one(spec, trial, train_fn, device)
     hparams["attempts"] = attempts
     hparams.update(outcome.method_hparams)  # every option of the method, defaults included
     row = outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams)
+    if outcome.traceback:
+        row[TRACEBACK_KEY] = outcome.traceback
     tune.report({"trial_status": outcome.status, ROW_KEY: json.dumps(row), "done_marker": True})

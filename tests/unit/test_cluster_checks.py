@@ -146,19 +146,19 @@ def test_a_trial_that_raises_is_retried_max_retries_times_with_the_count_in_hpar
     def flaky(failures: int) -> Any:
         calls = []
 
-        def train(*args: Any, **kwargs: Any) -> TrialOutcome:
+        def run(*args: Any, **kwargs: Any) -> TrialOutcome:
             calls.append(1)
             if len(calls) <= failures:
                 raise RuntimeError(f"transient failure {len(calls)}")
             return TrialOutcome(status="completed", metrics={"f1_loss": 0.5, "f2_loss": 0.5}, epochs_done=1)
 
-        return train
+        return run
 
     sweep = paretosweep.parse_spec({"problem": {"name": "fonseca"}, "budget": {"n_weights": 2, "epochs": 1}, "max_retries": 2})
     trial = build_plan(sweep).trials[0]
     for failures, status, attempts in ((2, "completed", 3), (3, "failed", 3), (0, "completed", 1)):
         reports.clear()
-        monkeypatch.setattr(_trainable, "train_trial", flaky(failures))
+        monkeypatch.setattr(_trainable, "run_in_context", flaky(failures))
         _trainable.run_trial({"trial": trial.to_dict()}, sweep)
         row = json.loads(reports[-1][_trainable.ROW_KEY])
         assert (row["status"], json.loads(row["hparams"])["attempts"], row["node"]) == (status, attempts, "10.0.0.7")

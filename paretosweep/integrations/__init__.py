@@ -1,0 +1,1 @@
+"""Bridges from other training frameworks to paretosweep's `TrialContext`."""
