@@ -29,23 +29,23 @@ def resolve_trainable(path: str) -> Trainable:
         ConfigError: the path does not import, is not a function, or cannot be called as ``train(ctx)``.
     """
     found = import_object(path, field="problem.trainable", example="mymodule:train")
-    check_trainable(found, path)
+    check_trainable(found, f"`{path}` (`problem.trainable`)")
     return found  # type: ignore[no-any-return]
 
 
 def check_trainable(function: Any, name: str) -> None:
-    """Refuse what cannot be called as ``train(ctx)``.
+    """Refuse what cannot be called as ``train(ctx)``; ``name`` says where it came from in the messages.
 
     Raises:
         ConfigError: not callable, or its signature does not accept exactly one positional argument.
     """
     if not callable(function):
-        raise ConfigError(f"trainable `{name}` is a {type(function).__name__}, not a function: give `def train(ctx): ...`.")
+        raise ConfigError(f"trainable {name} is a {type(function).__name__}, not a function: give `def train(ctx): ...`.")
     try:
         inspect.signature(function).bind(object())
     except TypeError as error:
         raise ConfigError(
-            f"trainable `{name}` cannot be called as `train(ctx)` ({error}): give it exactly one parameter, "
+            f"trainable {name} cannot be called as `train(ctx)` ({error}): give it exactly one parameter, "
             "the trial context (`def train(ctx): ...`)."
         ) from None
     except ValueError:  # builtins without a signature: let the call decide
@@ -64,7 +64,7 @@ def spec_with_trainable(spec: Any, function: Trainable) -> SweepSpec:
     from paretosweep.config import parse_spec, read_spec_data
 
     name = trainable_name(function)
-    check_trainable(function, name)
+    check_trainable(function, f"`{name}`")
     if isinstance(spec, SweepSpec):
         data: Any = spec.model_dump(mode="json")
         source = "(spec)"

@@ -92,8 +92,8 @@ def test_bad_trainables_fail_their_trial_with_a_message_and_the_sweep_goes_on(tm
     spec = sweep(
         tmp_path,
         problem={"trainable": "tests.trainables_for_tests:misbehaving"},
-        budget={"n_weights": 5, "epochs": 1},
-        sampler={"name": "lattice"},
+        budget={"epochs": 1},
+        sampler={"name": "explicit", "weights": [[w, 1 - w] for w in (0.0, 0.25, 0.5, 0.75, 1.0)]},
         max_retries=1,
     )
     summary = paretosweep.run(spec)
@@ -147,6 +147,6 @@ def test_a_trainable_that_cannot_be_imported_or_called_is_refused_before_ray(tmp
         path = tmp_path / "spec.yaml"
         path.write_text(yaml.safe_dump(sweep(tmp_path, problem={"trainable": trainable})))
         done = subprocess.run([sys.executable, "-m", "paretosweep", "run", str(path)], capture_output=True, text=True, cwd=ROOT)
-        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.returncode == 2, done.stdout + done.stderr  # a bad spec
         assert message in done.stdout + done.stderr and "problem.trainable" in done.stdout + done.stderr
         assert not (tmp_path / "run").exists()
