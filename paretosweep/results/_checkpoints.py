@@ -113,7 +113,7 @@ def _stored_file(fs: pafs.FileSystem, root: str, run: str | os.PathLike[str], tr
     rows = trials[trials["trial_id"] == trial_id]
     if not len(rows):
         raise RunDirectoryError(f"`{run}` has no trial `{trial_id}`; its trial ids are in trials.parquet's `trial_id` column.")
-    stored = rows.iloc[0]["checkpoint"]
+    stored = rows.iloc[0].get("checkpoint")  # absent in a run written before checkpoints
     if not isinstance(stored, str) or not stored:
         raise RunDirectoryError(
             f"Trial `{trial_id}` of `{run}` kept no checkpoint: the sweep's `checkpoints.keep` deleted it (default "
@@ -202,6 +202,10 @@ def retain_checkpoints(store: RunStore, keep: str) -> int:
     still_used = {listed[t] for t in listed if t in kept}  # a packed trial's members share one folder
     fs, root = store.location
     deleted = delete_checkpoints(fs, root, (listed[t] for t in dropped if listed[t] not in still_used))
+    for trial_id in (t for t in dropped if listed[t] in still_used):  # a dropped member of a kept pack: its file only
+        member_file = join(fs, join(fs, root, listed[trial_id]), f"{trial_id}.pt")
+        if fs.get_file_info(member_file).type == pafs.FileType.File:
+            fs.delete_file(member_file)
     store.forget_checkpoints(dropped)
     if dropped:
         store.write()

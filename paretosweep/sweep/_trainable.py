@@ -164,7 +164,19 @@ def run_pack(config: dict[str, Any], spec: SweepSpec) -> None:
         )
     statuses = {o.status for o in outcomes}
     status = "completed" if statuses == {"completed"} else "failed" if statuses == {"failed"} else "mixed"
+    _report_member_checkpoints(trials, outcomes)
     tune.report({"trial_status": status, ROW_KEY: json.dumps(rows), "done_marker": True})
+
+
+def _report_member_checkpoints(trials: list[TrialConfig], outcomes: list[TrialOutcome]) -> None:
+    """Save each trained member's checkpoint as ``<trial_id>.pt`` in one directory handed to Tune."""
+    saved = [(t, o.checkpoint) for t, o in zip(trials, outcomes, strict=True) if o.checkpoint is not None]
+    if not saved:
+        return
+    with tempfile.TemporaryDirectory(prefix="paretosweep-ckpt-") as folder:
+        for trial, checkpoint in saved:
+            torch.save(checkpoint, Path(folder) / f"{trial.trial_id}.pt")
+        tune.report({"trial_status": "running"}, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 class RayCheckpoints:

@@ -33,3 +33,5 @@ class TrialOutcome:
     test_metrics: dict[str, float] = field(default_factory=dict)
     #: the full traceback of a failed trial (kept in the run directory's ``logs/``, not in Parquet)
     traceback: str | None = None
+    #: the last checkpoint the trial reported, in memory (a packed trial saves its members' side by side)
+    checkpoint: Any = None

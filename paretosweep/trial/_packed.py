@@ -249,10 +249,16 @@ class _Pack:
                 self.outcomes[i].test_metrics = as_test_metrics(metrics, self.problem)
 
     def finish(self, elapsed: float) -> list[TrialOutcome]:
-        """The outcomes: effective weights (mean and last, float32 as unpacked) and each member's share of the time."""
+        """The outcomes: effective weights (mean and last, float32 as unpacked), each member's share of the
+        time, and each trained member's checkpoint ``{"model": state_dict, "epoch"}`` (the pack's optimiser
+        state is shared by its members, so it is not part of one member's checkpoint)."""
         for i, outcome in enumerate(self.outcomes):
             if self.steps[i] and self.weight_sum is not None and self.final is not None:
                 outcome.effective_weights_mean = (self.weight_sum[i] / self.steps[i]).cpu().tolist()
                 outcome.effective_weights_final = self.final[i].cpu().tolist()
             outcome.train_seconds = elapsed / len(self.outcomes)
+            if outcome.status == "completed" and outcome.epochs_done:
+                member = load_member(self.evaluator, self.params, self.buffers, i)
+                state = {k: v.detach().clone() for k, v in member.state_dict().items()}
+                outcome.checkpoint = {"model": state, "epoch": outcome.epochs_done - 1}
         return self.outcomes

@@ -92,14 +92,21 @@ def train_trial(
 ) -> TrialOutcome:
     """Train and evaluate one trial of a Problem-protocol problem here (no Ray); never raises for divergence.
 
-    ``report`` (if given) gets every epoch's metrics with ``epoch``. Exceptions other than
-    divergence propagate: the caller records them as ``failed``.
+    ``report`` (if given) gets every epoch's metrics with ``epoch``; the outcome's ``checkpoint`` is
+    the last one the loop reported. Exceptions other than divergence propagate: the caller records
+    them as ``failed``.
     """
 
+    last: list[Any] = [None]
+
     def sink(metrics: dict[str, float], checkpoint: Any) -> None:
+        if checkpoint is not None:
+            last[0] = checkpoint
         if report is not None:
             report(metrics)
 
     name = getattr(problem, "name", type(problem).__name__)
     ctx = make_context(trial, spec, problem, device=device, sink=sink, name=name)
-    return run_in_context(train_problem, ctx, name=name)
+    outcome = run_in_context(train_problem, ctx, name=name)
+    outcome.checkpoint = last[0]
+    return outcome

@@ -73,3 +73,33 @@ def test_adaptive_sweep_hands_out_packs_and_its_sampler_gets_every_result(
     values = sorted(map(tuple, [[round(v, 9) for v in vs] for vs in sampler.values]))
     stored = sorted(tuple(round(v, 9) for v in r) for r in trials[["f1_loss", "f2_loss"]].to_numpy())
     assert values == stored  # ... each told with its own member's row
+
+def test_packed_members_keep_one_checkpoint_each_in_their_pack_directory(local_ray: None, tmp_path: Path) -> None:
+    import torch
+
+    from paretosweep.problems import make_problem
+
+    params = {"n_train": 256, "n_val": 64, "n_test": 64}
+    spec = {
+        "name": "mnist-packed",
+        "problem": {"name": "multimnist", "params": params},
+        "budget": {"n_weights": 3, "epochs": 1, "steps_per_epoch": 2, "pack_size": 3},
+        "checkpoints": {"keep": "all"},
+        "storage": str(tmp_path / "run"),
+    }
+    paretosweep.run(spec)
+    run = tmp_path / "run"
+    trials = paretosweep.load_trials(run)
+    assert set(trials["status"]) == {"completed"} and trials["checkpoint"].nunique() == 1  # one pack, one directory
+    folder = run / trials["checkpoint"].iloc[0]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.pt" for t in trials["trial_id"])
+    problem = make_problem("multimnist", params)
+    states = []
+    for trial_id in trials["trial_id"]:
+        saved = paretosweep.load_checkpoint(run, trial_id)
+        assert saved["epoch"] == 0
+        model = problem.make_model(seed=0)
+        model.load_state_dict(saved["model"])
+        states.append(saved["model"])
+    first = next(iter(states[0]))
+    assert not torch.equal(states[0][first], states[1][first])  # each member's own weights, not a shared copy
