@@ -338,7 +338,7 @@ def driver(spec: Path, address: str, *args: str, log: Path) -> subprocess.Popen[
 
 def test_submit_runs_the_sweep_on_both_nodes_and_status_logs_stop_work(cluster: Cluster, tmp_path: Path) -> None:
     # 8 trials of ~2 s: the head alone would need ~16 s, time for the worker's trial actor to start.
-    spec = write_spec(tmp_path / "sleepy.yaml", **sleepy(tmp_path / "run", epoch_seconds=1.0))
+    spec = write_spec(tmp_path / "sleepy.yaml", **sleepy(tmp_path / "run", epoch_seconds=1.0, checkpoints={"keep": "all"}))
     submitted = cli("submit", str(spec), "--address", cluster.jobs)  # ships tests/ (py_modules): the nodes lack it
     assert submitted.exit_code == 0, submitted.output
     job_id = submitted.stdout.strip()
@@ -349,6 +349,9 @@ def test_submit_runs_the_sweep_on_both_nodes_and_status_logs_stop_work(cluster: 
     assert len(trials) == 8 and trials.trial_id.is_unique and set(trials.status) == {"completed"}
     assert set(trials.node) == {HEAD_IP, WORKER_IP}  # trials ran on both nodes
     assert {json.loads(h)["attempts"] for h in trials.hparams} == {1}
+    for trial in trials.itertuples():  # each node's checkpoints reached the run's storage through Tune
+        saved = paretosweep.load_checkpoint(str(tmp_path / "run"), trial.trial_id)
+        assert saved["epoch"] == 1 and set(saved) == {"model", "optimizer", "epoch", "generator"}, trial.node
 
     logs = cli("logs", job_id, "--address", cluster.jobs)
     assert logs.exit_code == 0 and "8 completed" in " ".join(logs.stdout.split())
