@@ -16,8 +16,11 @@ Local paths and pyarrow filesystem URIs (``s3://``, ``file://``) alike. No Ray i
 from __future__ import annotations
 
 import importlib.util
+import os
 import posixpath
 import uuid
+from typing import Any
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -134,14 +137,21 @@ def preflight(spec: SweepSpec, *, resume: bool, overwrite: bool, keep: bool, loc
 
 #: callback name -> the package it needs and the pip extra that installs it.
 NEEDS = {"mlflow": ("mlflow", "mlflow"), "tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb", "wandb")}
+#: the options each callback takes (W&B's: Ray's callback's own, then any ``wandb.init`` argument).
 OPTIONS = {
     "mlflow": {"tracking_uri", "experiment_name", "tags", "save_artifact"},
     "tensorboard": set(),
 }
+WANDB_CALLBACK_OPTIONS = {"project", "group", "excludes", "log_config", "upload_checkpoints", "upload_timeout"}
+#: credentials in a spec end up in the run directory and the logs: W&B's come from the environment.
+WANDB_SECRETS = {"api_key", "api_key_file"}
+#: W&B modes that write locally and need no credentials.
+LOCAL_WANDB_MODES = ("offline", "disabled")
 
 
 def check_callbacks(spec: SweepSpec) -> None:
-    """Refuse, before Ray starts, a callback whose package is missing or an option it does not take.
+    """Refuse, before Ray starts, a callback whose package is missing, an option it does not take,
+    an MLflow file store that MLflow refuses, or W&B without credentials.
 
     Raises:
         ConfigError: naming ``callbacks[i]`` and the fix.
@@ -153,14 +163,64 @@ def check_callbacks(spec: SweepSpec) -> None:
                 f"`callbacks[{i}]: {callback.name}` needs the `{module}` package, which is not installed: "
                 f'`pip install "paretosweep[{extra}]"` (or `pip install {module}`), or drop the callback.'
             )
-        allowed = OPTIONS.get(callback.name)
-        unknown = sorted(set(callback.options) - allowed) if allowed is not None else []
+        if callback.name == "wandb":
+            _check_wandb(i, callback.options)
+            continue
+        allowed = OPTIONS[callback.name]
+        unknown = sorted(set(callback.options) - allowed)
         if unknown:
+            raise ConfigError(f"`callbacks[{i}]` ({callback.name}) has no option {unknown}; it takes {sorted(allowed)}.")
+        if callback.name == "mlflow":
+            _check_mlflow(i, callback.options, spec.run_dir)
+
+
+def _check_mlflow(i: int, options: dict[str, Any], run_dir: str) -> None:
+    uri = options.get("tracking_uri")
+    if uri is None:
+        if "://" in run_dir:
             raise ConfigError(
-                f"`callbacks[{i}]` ({callback.name}) has no option {unknown}; it takes {sorted(allowed or [])}."
+                f"`callbacks[{i}]: mlflow` on a run directory URI (`{run_dir}`) needs an explicit `tracking_uri` "
+                "(the default is a SQLite store inside a local run directory)."
             )
-        if callback.name == "mlflow" and "://" in spec.run_dir and "tracking_uri" not in callback.options:
+        return
+    if not isinstance(uri, str) or not uri:
+        raise ConfigError(f"`callbacks[{i}].tracking_uri` should be an MLflow tracking URI string; found {uri!r}.")
+    scheme = urlparse(uri).scheme
+    if scheme in ("", "file") or len(scheme) == 1:  # a path, a file:// URI or a Windows drive: MLflow's file store
+        from mlflow import environment_variables
+
+        allow = getattr(environment_variables, "MLFLOW_ALLOW_FILE_STORE", None)  # older MLflow: always allowed
+        if allow is not None and not allow.get():
             raise ConfigError(
-                f"`callbacks[{i}]: mlflow` on a run directory URI (`{spec.run_dir}`) needs an explicit `tracking_uri` "
-                "(the default is a file store inside a local run directory)."
+                f"`callbacks[{i}].tracking_uri: {uri}` is an MLflow file store, which this MLflow refuses. "
+                "Use a database store (e.g. `sqlite:////abs/path/mlflow.db`), a tracking server (`http://...`), "
+                "leave `tracking_uri` out (the run's own SQLite store), or set `MLFLOW_ALLOW_FILE_STORE=true`."
             )
+
+
+def _check_wandb(i: int, options: dict[str, Any]) -> None:
+    secrets = sorted(set(options) & WANDB_SECRETS)
+    if secrets:
+        raise ConfigError(
+            f"`callbacks[{i}]: wandb` has {secrets}: credentials do not belong in a spec. "
+            "Set `WANDB_API_KEY` in the environment or run `wandb login`, and drop the option."
+        )
+    import inspect
+
+    import wandb
+
+    accepted = WANDB_CALLBACK_OPTIONS | set(inspect.signature(wandb.init).parameters)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ConfigError(
+            f"`callbacks[{i}]` (wandb) has no option {unknown}; it takes Ray's {sorted(WANDB_CALLBACK_OPTIONS)} "
+            "and any `wandb.init` argument (e.g. `mode`, `dir`, `entity`, `tags`)."
+        )
+    mode = options.get("mode") or os.environ.get("WANDB_MODE")
+    if mode in LOCAL_WANDB_MODES or os.environ.get("WANDB_API_KEY"):
+        return
+    if not wandb.login(prompt=False, verify=False):
+        raise ConfigError(
+            f"`callbacks[{i}]: wandb` found no W&B credentials. Set `WANDB_API_KEY` or run `wandb login`; "
+            "or log locally with `mode: offline` (or `WANDB_MODE=offline`) and `wandb sync` later."
+        )
