@@ -18,6 +18,7 @@ from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, RunRegistry
 from paretosweep.dashboard._layout import cid, summary_text, trial_panel
 from paretosweep.dashboard._trial import trial_info
+from paretosweep.results import checkpoint_locations
 
 UNREADABLE = "Nothing to show: this run cannot be read (see the message above)."
 
@@ -214,7 +215,15 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
         if trial_id is None:
             raise PreventUpdate
         run, _p, _t, front = derived.get(run_index())
+        where = checkpoint_locations(run.source, [str(trial_id)], trials=run.trials)[str(trial_id)]
         info = trial_info(
-            run.trials, str(trial_id), frontier_ids=front, tasks=run.tasks, metric_columns=run.metric_columns, test_columns=run.test_columns
+            run.trials,
+            str(trial_id),
+            frontier_ids=front,
+            tasks=run.tasks,
+            metric_columns=run.metric_columns,
+            test_columns=run.test_columns,
+            checkpoint=where,
+            run_source=run.source,
         )
         return trial_panel(info, C.epoch_curves(info), run_index())

@@ -115,7 +115,7 @@ def summary_text(run: RunData, shared_reference: tuple[float, ...] | None = None
 
 
 def trial_panel(info: TrialInfo, curves: go.Figure, i: int) -> html.Div:
-    """Weights, metrics and parameters of one trial as small tables, then its epoch curves.
+    """Weights, metrics and parameters of one trial as small tables, its checkpoint, then its epoch curves.
 
     The metrics table shows each validation metric (which chose the frontier) with its
     test-split value beside it when the run has one. The curves graph is created here, visible
@@ -140,7 +140,23 @@ def trial_panel(info: TrialInfo, curves: go.Figure, i: int) -> html.Div:
         ],
     )
     graph = dcc.Graph(id=cid("curves", i), figure=curves, config=GRAPH_CONFIG, style={"height": "280px"})
-    return html.Div([head, line, error, tables, graph], style={"borderTop": "1px solid #ddd", "marginTop": "0.5rem"})
+    parts = [head, line, error, tables, checkpoint_section(info, i), graph]
+    return html.Div(parts, style={"borderTop": "1px solid #ddd", "marginTop": "0.5rem"})
+
+
+def checkpoint_section(info: TrialInfo, i: int) -> html.Div:
+    """Where the trial's checkpoint file is and a copyable line of Python that loads it, or why there is none."""
+    title = html.H4("checkpoint", style={"margin": "0.3rem 0"})
+    if info.checkpoint is None:
+        why = info.checkpoint_reason or "not looked up"
+        return html.Div([title, html.P(f"Not kept: {why}", id=cid("checkpoint-missing", i), style={"color": "#777"})])
+    code = {"fontFamily": "monospace", "fontSize": "0.85rem", "wordBreak": "break-all"}
+    rows = [html.Div(["file: ", html.Code(info.checkpoint, id=cid("checkpoint-path", i), style=code)])]
+    if info.load_snippet is not None:
+        copy = dcc.Clipboard(id=cid("checkpoint-copy", i), content=info.load_snippet, title="Copy", style={"display": "inline-block"})
+        snippet = html.Code(info.load_snippet, id=cid("checkpoint-snippet", i), style=code)
+        rows.append(html.Div(["load: ", snippet, " ", copy], style={"marginTop": "0.2rem"}))
+    return html.Div([title, *rows], className="trial-checkpoint")
 
 
 def _table(title: str, rows: Sequence[tuple[Any, ...]], cls: str, head: Sequence[str] = ()) -> html.Div:

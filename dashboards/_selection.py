@@ -16,7 +16,8 @@ from dash.exceptions import PreventUpdate
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._callbacks import Derived, selected_ids
 from paretosweep.dashboard._layout import cid
-from paretosweep.exports import export_records, to_csv, to_json
+from paretosweep.exports import export_records, point_trial_ids, to_csv, to_json
+from paretosweep.results import checkpoint_locations
 
 _VIEWS = {"scatter": "frontier scatter", "splom": "scatter matrix", "parcoords": "parallel coordinates", "ternary": "weights ternary"}
 
@@ -116,7 +117,8 @@ def register_selection_callbacks(app: Dash, derived: Derived) -> None:
         run, _p, _t, _f = derived.get(ctx.outputs_list["id"]["run"])
         ids = selected_ids(selection)
         rows = run.frontier if ids is None else run.trials[run.trials["trial_id"].isin(ids)]
-        records = export_records(rows, run.objectives, spec=run.spec, test_columns=run.test_columns)
+        where = checkpoint_locations(run.source, point_trial_ids(rows), trials=run.trials)
+        records = export_records(rows, run.objectives, spec=run.spec, test_columns=run.test_columns, checkpoints=where)
         as_json = ctx.triggered_id["type"] == "export-json"
         name = f"{run.name}-{'frontier' if ids is None else 'selection'}.{'json' if as_json else 'csv'}"
         return {

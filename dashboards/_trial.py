@@ -1,4 +1,4 @@
-"""One trial -> the trial panel's info: weights, metrics, parameters and per-epoch curves."""
+"""One trial -> the trial panel's info: weights, metrics, parameters, checkpoint and per-epoch curves."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ class TrialInfo(NamedTuple):
     history: tuple[tuple[str, tuple[float, ...]], ...]  # (metric column, value per epoch)
     #: (metric column, its value on the test split) for the metrics that have one; () with one split
     test_metrics: tuple[tuple[str, float], ...] = ()
+    #: the saved checkpoint file's full path or URI; None when the trial kept none (or it was not looked up)
+    checkpoint: str | None = None
+    #: why there is no checkpoint (None when there is one)
+    checkpoint_reason: str | None = None
+    #: Python that loads the checkpoint: ``paretosweep.load_checkpoint("<run>", "<trial_id>")``
+    load_snippet: str | None = None
 
 
 def trial_info(
@@ -39,11 +45,16 @@ def trial_info(
     tasks: Sequence[str],
     metric_columns: Sequence[str],
     test_columns: Mapping[str, str] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
+    run_source: str | None = None,
 ) -> TrialInfo:
     """The trial panel of one trial.
 
     ``metric_columns`` are the validation metrics (they chose the frontier); ``test_columns``
     maps each to the column of its test-split value, shown beside it (reported only).
+    ``checkpoint`` is the trial's entry of ``paretosweep.results.checkpoint_locations``
+    (``location``, or None and a ``reason``); ``run_source`` the run as opened, for the
+    ``load_checkpoint`` snippet.
 
     Raises:
         KeyError: if no trial has this id.
@@ -69,7 +80,19 @@ def trial_info(
         epochs=epochs,
         history=history,
         test_metrics=tuple((c, float(row[t])) for c in metric_columns if (t := (test_columns or {}).get(c)) is not None and t in row.index),
+        **_checkpoint(checkpoint, run_source, str(trial_id)),
     )
+
+
+def _checkpoint(entry: Mapping[str, Any] | None, run_source: str | None, trial_id: str) -> dict[str, str | None]:
+    """The checkpoint fields of :class:`TrialInfo` from a ``checkpoint_locations`` entry."""
+    if entry is None:
+        return {"checkpoint": None, "checkpoint_reason": None, "load_snippet": None}
+    location = entry.get("location")
+    if not location:
+        return {"checkpoint": None, "checkpoint_reason": str(entry.get("reason") or "no checkpoint was kept"), "load_snippet": None}
+    snippet = None if run_source is None else f"paretosweep.load_checkpoint({json.dumps(run_source)}, {json.dumps(trial_id)})"
+    return {"checkpoint": str(location), "checkpoint_reason": None, "load_snippet": snippet}
 
 
 def _params(row: pd.Series) -> tuple[tuple[str, str], ...]:

@@ -21,7 +21,8 @@ from paretosweep.dashboard import _curves as C
 from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, load_run
-from paretosweep.exports import export_records, to_json
+from paretosweep.exports import export_records, point_trial_ids, to_json
+from paretosweep.results import checkpoint_locations
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
@@ -42,7 +43,8 @@ def write_report(run_path: str | os.PathLike[str], out_html: str | os.PathLike[s
     for i, (heading, fig) in enumerate(report_figures(run)):
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False}))
-    records = export_records(run.frontier, run.objectives, spec=run.spec, test_columns=run.test_columns)
+    where = checkpoint_locations(run.source, point_trial_ids(run.frontier), trials=run.trials)
+    records = export_records(run.frontier, run.objectives, spec=run.spec, test_columns=run.test_columns, checkpoints=where)
     parts += [
         "<h2>Frontier</h2>",
         _frontier_table(records, run),

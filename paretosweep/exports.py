@@ -14,7 +14,7 @@ dashboard's download buttons write byte-identical files for the same rows:
 >>> records[0]["weights"], records[0]["objectives"]
 ([0.25, 0.75], {'a_loss': 0.5, 'b_loss': 0.125})
 >>> print(to_csv(records).splitlines()[1])
-t1,completed,scalarization,linear,,0,0.01,3,"[0.25, 0.75]","[0.25, 0.75]",0.5,0.125,{},
+t1,completed,scalarization,linear,,0,0.01,3,"[0.25, 0.75]","[0.25, 0.75]",0.5,0.125,{},,
 
 With a test split (``paretosweep.splits``), each record also carries the test value of each
 objective, keyed like ``objectives``; the objectives (validation) are what chose the row:
@@ -25,6 +25,15 @@ objective, keyed like ``objectives``; the objectives (validation) are what chose
 {'a_loss': 0.625, 'b_loss': 0.25}
 >>> to_csv(records).splitlines()[0].split(",")[10:14]
 ['a_loss', 'b_loss', 'test_a_loss', 'test_b_loss']
+
+Each record also lists the checkpoint of every seed trial its point pools, given the locations
+looked up beforehand (``paretosweep.results.checkpoint_locations``; None: not looked up):
+
+>>> point_trial_ids(rows)
+['t1']
+>>> where = {"t1": {"trial_id": "t1", "seed": 0, "location": "/runs/r/_tune/x/checkpoint.pt", "reason": None}}
+>>> export_records(rows, objectives, spec=None, checkpoints=where)[0]["checkpoints"][0]["location"]
+'/runs/r/_tune/x/checkpoint.pt'
 
 Pure functions over pandas rows: no file or network access.
 """
@@ -60,6 +69,7 @@ RECORD_KEYS = (
     "objectives",
     "test_objectives",
     "hparams",
+    "checkpoints",
     "spec",
 )
 
@@ -70,6 +80,7 @@ def export_records(
     *,
     spec: Mapping[str, Any] | None,
     test_columns: Mapping[str, str] | None = None,
+    checkpoints: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One JSON-able record per row of ``rows`` (trials.parquet / frontier.parquet columns).
 
@@ -81,12 +92,19 @@ def export_records(
             enough to re-train its model; None if unknown.
         test_columns: metric column -> the column holding its test-split value (the
             ``test_columns`` of ``paretosweep.splits``); None or empty: the run has one split.
+        checkpoints: trial id -> ``{"trial_id", "seed", "location", "reason"}`` for every id of
+            :func:`point_trial_ids` (``paretosweep.results.checkpoint_locations``); None: the
+            records' ``checkpoints`` are None.
 
     Returns:
         Records with keys ``RECORD_KEYS``: ``weights`` are the swept loss weights (None for
         comparison methods), ``effective_weights`` the mean weights the trial applied,
         ``test_objectives`` each objective's test value (None without a test split),
-        ``hparams`` the parsed JSON object. NaN and missing values become None.
+        ``hparams`` the parsed JSON object, ``checkpoints`` one entry per seed trial of the point
+        (``location`` None and a ``reason`` where none was kept). NaN and missing values become None.
+
+    Raises:
+        KeyError: ``checkpoints`` lacks a trial id of the rows.
     """
     tests = dict(test_columns or {})
     has_test = all(o.column in tests for o in objectives) and bool(tests)
@@ -105,10 +123,24 @@ def export_records(
             "objectives": {o.column: _scalar(row.get(o.column)) for o in objectives},
             "test_objectives": {o.column: _scalar(row.get(tests[o.column])) for o in objectives} if has_test else None,
             "hparams": _hparams(row.get("hparams")),
+            "checkpoints": None if checkpoints is None else [dict(checkpoints[t]) for t in _seed_trial_ids(row)],
             "spec": None if spec is None else reproduce_spec(spec, row),
         }
         for row in rows.to_dict("records")
     ]
+
+
+def point_trial_ids(rows: pd.DataFrame) -> list[str]:
+    """Every trial id the rows' points pool: a row's ``seed_trial_ids`` (a seed-averaged point), else its ``trial_id``."""
+    return [t for row in rows.to_dict("records") for t in _seed_trial_ids(row)]
+
+
+def _seed_trial_ids(row: Mapping[str, Any]) -> list[str]:
+    """The trials pooled into one row's point, lowest seed first as frontier.parquet lists them."""
+    ids = row.get("seed_trial_ids")
+    if ids is None or (isinstance(ids, float) and math.isnan(ids)) or not len(ids):
+        return [str(row["trial_id"])]
+    return [str(t) for t in ids]
 
 
 #: hparams keys that are the trial's budget or bookkeeping, not a method's own options.
@@ -162,7 +194,7 @@ def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
 
     With a test split, each objective column's test value follows the objectives as
     ``test_<column>`` (the Parquet column name). Lists and mappings (``weights``,
-    ``effective_weights``, ``hparams``, ``spec``) are written as JSON text; None is an empty
+    ``effective_weights``, ``hparams``, ``checkpoints``, ``spec``) are written as JSON text; None is an empty
     cell. Floats use Python's shortest round-trip form, so a value read back is the exact
     float stored in Parquet.
     """

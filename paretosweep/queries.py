@@ -6,7 +6,8 @@ answers (``frontier.pick`` + ``exports``, ``comparison``). The CLI and the Pytho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from paretosweep.errors import ResultSchemaError
@@ -22,22 +23,50 @@ def export_run(run_dir: str, *, pick: str = "knee", kind: str = "scalarization")
     answer is a weight vector; ``method`` among the comparison methods; ``all`` among both
     (frontier.parquet), where a method point returns its method and hyper-parameters. The pick
     reads the objectives (validation metrics); each record's ``test_objectives`` holds the same
-    point's test-split values when the run has a test split (``paretosweep.splits``).
+    point's test-split values when the run has a test split (``paretosweep.splits``), and its
+    ``checkpoints`` the saved file of each seed trial pooled into the point (full path or URI; None
+    with the reason where the run's ``checkpoints.keep`` deleted it).
     """
-    from paretosweep.exports import export_records
+    from paretosweep.exports import export_records, point_trial_ids
     from paretosweep.frontier import configuration_front
     from paretosweep.frontier import pick as pick_rows
-    from paretosweep.results import RunStore
+    from paretosweep.results import RunStore, checkpoint_locations
 
     store = RunStore(run_dir).open()
     tests = store.splits.test_columns if store.splits is not None else {}
     reported = [tests[o.column] for o in store.objectives if o.column in tests]  # seed means too, never chosen on
+    trials = store.read_trials()
     if kind == "all":
         front = store.read_frontier()
     else:
-        front = configuration_front(store.read_trials(), store.objectives, kind=kind, reported=reported)
+        front = configuration_front(trials, store.objectives, kind=kind, reported=reported)
     chosen = pick_rows(front, store.objectives, pick)
-    return export_records(chosen, store.objectives, spec=store.spec, test_columns=tests)
+    where = checkpoint_locations(run_dir, point_trial_ids(chosen), trials=trials)
+    return export_records(chosen, store.objectives, spec=store.spec, test_columns=tests, checkpoints=where)
+
+
+def copy_chosen_checkpoints(run_dir: str, records: Sequence[Mapping[str, Any]], destination: str) -> list[tuple[str, str]]:
+    """Copy the checkpoint file of each exported point's trial (its ``trial_id``, the lowest seed) to ``destination``.
+
+    One record: ``destination`` is the file (or an existing folder, or a path ending in ``/``, which
+    gets ``<trial_id>.pt``). Several records: ``destination`` is a folder, created if missing, that
+    gets one ``<trial_id>.pt`` each. Returns ``(trial_id, copied path)`` per record.
+
+    Raises:
+        RunDirectoryError: a chosen trial kept no checkpoint (the message names ``checkpoints: {keep: all}``).
+    """
+    from paretosweep.errors import RunDirectoryError
+    from paretosweep.results import copy_checkpoint
+
+    ids = [str(r["trial_id"]) for r in records]
+    target = destination if len(ids) <= 1 or destination.endswith(("/", os.sep)) else destination + "/"
+    copied = []
+    for trial_id in ids:
+        try:
+            copied.append((trial_id, copy_checkpoint(run_dir, trial_id, target)))
+        except RunDirectoryError as error:
+            raise RunDirectoryError(f"Cannot copy the chosen point's checkpoint: {error}") from None
+    return copied
 
 
 def compare_run(run_dir: str, *, per_trial: bool = False) -> pd.DataFrame:

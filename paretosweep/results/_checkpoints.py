@@ -157,9 +157,15 @@ def load_checkpoint(run: str | os.PathLike[str], trial_id: str, *, map_location:
 
 
 def copy_checkpoint(run: str | os.PathLike[str], trial_id: str, destination: str | os.PathLike[str]) -> str:
-    """Copy trial ``trial_id``'s checkpoint file, byte for byte, to ``destination`` (a file path or URI, or a
-    folder: an existing one or a path ending in ``/``, where it becomes ``<trial_id>.pt``); returns the copy's path."""
-    fs, path = checkpoint_file(run, trial_id)
+    """Save trial ``trial_id``'s checkpoint object (what :func:`load_checkpoint` returns, so that
+    ``torch.load(copy)`` gives what the trainable reported) to ``destination``: a file path or URI, or
+    a folder (an existing one or a path ending in ``/``), where it becomes ``<trial_id>.pt``.
+    Returns the copy's path."""
+    import io
+
+    import torch
+
+    saved = load_checkpoint(run, trial_id)
     dest_fs, dest = resolve(destination)
     if os.fspath(destination).endswith(("/", os.sep)):
         dest_fs.create_dir(dest, recursive=True)
@@ -169,7 +175,10 @@ def copy_checkpoint(run: str | os.PathLike[str], trial_id: str, destination: str
         parent = os.path.dirname(dest) if isinstance(dest_fs, pafs.LocalFileSystem) else posixpath.dirname(dest)
         if parent:
             dest_fs.create_dir(parent, recursive=True)
-    pafs.copy_files(path, dest, source_filesystem=fs, destination_filesystem=dest_fs)
+    buffer = io.BytesIO()
+    torch.save(saved, buffer)
+    with dest_fs.open_output_stream(dest) as out:
+        out.write(buffer.getvalue())
     return dest
 
 

@@ -107,12 +107,13 @@ def test_csv_has_one_column_per_objective_and_exact_floats() -> None:
         "a_loss",
         "b_acc",
         "hparams",
+        "checkpoints",
         "spec",
     ]
     assert float(rows[0]["a_loss"]) == 0.1 + 0.2 and rows[1]["a_loss"] == ""
     assert json.loads(rows[0]["weights"]) == [0.1, 0.9] and rows[1]["weights"] == ""
     assert json.loads(rows[0]["spec"]) == export_records(_rows(), OBJECTIVES, spec=SPEC)[0]["spec"]
-    assert to_csv([]).strip() == "trial_id,status,kind,scalarizer,method,seed,lr,epochs,weights,effective_weights,hparams,spec"
+    assert to_csv([]).strip() == "trial_id,status,kind,scalarizer,method,seed,lr,epochs,weights,effective_weights,hparams,checkpoints,spec"
 
 
 def test_yaml_loads_back_to_the_records() -> None:

@@ -11,7 +11,8 @@ import pytest
 from paretosweep.dashboard import load_run, write_report
 from paretosweep.dashboard.report import report_figures
 from paretosweep.errors import ResultSchemaError
-from paretosweep.exports import export_records, to_json
+from paretosweep.exports import export_records, point_trial_ids, to_json
+from paretosweep.results import checkpoint_locations
 from tests.synthetic_run import write_synthetic_run
 
 
@@ -47,7 +48,9 @@ def test_report_has_every_view_and_the_exact_export_json(run_dir: Path, tmp_path
     embedded = re.search(r"<pre>(.*?)</pre>", html, re.S).group(1)
     import html as html_lib
 
-    assert json.loads(html_lib.unescape(embedded)) == json.loads(to_json(export_records(run.frontier, run.objectives, spec=run.spec)))
+    where = checkpoint_locations(run.source, point_trial_ids(run.frontier), trials=run.trials)
+    expected = export_records(run.frontier, run.objectives, spec=run.spec, test_columns=run.test_columns, checkpoints=where)
+    assert json.loads(html_lib.unescape(embedded)) == json.loads(to_json(expected))
 
 
 def test_two_task_run_has_no_matrix_or_ternary(tmp_path: Path) -> None:
