@@ -94,3 +94,13 @@ def misbehaving(ctx: Any) -> None:
 
 def not_a_trainable(first: Any, second: Any) -> None:
     """Takes two arguments: refused as a trainable."""
+
+
+def dies_after_a_checkpoint(ctx: Any) -> None:
+    """Reports one epoch with a checkpoint, then kills its own worker process (as a segfault or an OOM kill would)."""
+    import os
+
+    x, ya, yb = _data()
+    model = TwoTaskNet(4)
+    ctx.report(_metrics(model, x, ya, yb), checkpoint={"model": model.state_dict(), "epoch": 0})
+    os._exit(3)

@@ -155,6 +155,7 @@ class SweepRecorder(Callback):
             "started_at": now,
             "finished_at": now,
             "node": getattr(getattr(trial, "temporary_state", None), "location", None) and str(trial.temporary_state.location.hostname),
+            "checkpoint": relative_checkpoint(trial.checkpoint.path) if getattr(trial, "checkpoint", None) is not None else None,
         }
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:

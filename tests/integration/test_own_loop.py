@@ -150,3 +150,17 @@ def test_a_trainable_that_cannot_be_imported_or_called_is_refused_before_ray(tmp
         assert done.returncode == 2, done.stdout + done.stderr  # a bad spec
         assert message in done.stdout + done.stderr and "problem.trainable" in done.stdout + done.stderr
         assert not (tmp_path / "run").exists()
+
+
+def test_a_trial_whose_worker_dies_keeps_its_last_checkpoint(tmp_path: Path) -> None:
+    spec = sweep(
+        tmp_path,
+        problem={"trainable": "tests.trainables_for_tests:dies_after_a_checkpoint"},
+        budget={"n_weights": 2, "epochs": 2},
+        checkpoints={"keep": "all"},
+    )
+    summary = paretosweep.run(spec)
+    trials = paretosweep.load_trials(tmp_path / "run")
+    assert summary.completed == 0 and set(trials["status"]) == {"failed"}
+    for trial_id in trials["trial_id"]:  # the row Tune's error handler records still points at the checkpoint
+        assert paretosweep.load_checkpoint(tmp_path / "run", trial_id)["epoch"] == 0
