@@ -164,3 +164,16 @@ def test_a_trial_whose_worker_dies_keeps_its_last_checkpoint(tmp_path: Path) -> 
     assert summary.completed == 0 and set(trials["status"]) == {"failed"}
     for trial_id in trials["trial_id"]:  # the row Tune's error handler records still points at the checkpoint
         assert paretosweep.load_checkpoint(tmp_path / "run", trial_id)["epoch"] == 0
+
+
+def test_checkpoints_go_to_a_pyarrow_uri_storage_and_load_back_from_it(tmp_path: Path) -> None:
+    uri = f"file://{tmp_path}/run"  # a pyarrow filesystem URI (the one scheme that needs no service offline)
+    spec = {**sweep(tmp_path, problem={"trainable": "tests.trainables_for_tests:regression"}), "storage": uri}
+    spec["budget"] = {"n_weights": 2, "epochs": 2, "lr": 0.02}
+    spec["checkpoints"] = {"keep": "all"}
+    paretosweep.run(spec)
+    trials = paretosweep.load_trials(uri)
+    assert set(trials["status"]) == {"completed"}
+    for row in trials.itertuples():
+        assert row.checkpoint.startswith("_tune/") and (tmp_path / "run" / row.checkpoint / "checkpoint.pt").is_file()
+        assert paretosweep.load_checkpoint(uri, row.trial_id)["epoch"] == 1
