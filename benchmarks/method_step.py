@@ -11,7 +11,10 @@ method does around its weights, i.e. `task_gradients` of shared and head paramet
 started at the task's own loss, the Gramian, ``.grad`` written; a method's cost above it is its
 own work). Row ``mgda_ub`` is MGDA with ``upper_bound=True`` (MGDA-UB): its representation
 ``Z`` (the trunk's output) is captured by a forward hook, as the trainer captures
-``problem.shared_representation(model)``, and its per-task passes stop at ``Z``.
+``problem.shared_representation(model)``, and its per-task passes stop at ``Z``. Row
+``famo_noclip`` is FAMO with ``max_norm=0`` (TorchJD's FAMO, no clipping of the shared gradient).
+Every registered method has a row (UPGrad, DualProj, Aligned-MTL, FAMO, STCH and unitary
+scalarization included); ``unitary`` runs at its default ``weight_decay``.
 
 Rounds interleave all methods so that load on a shared machine hits them alike; the table
 reports, per method and task count, the median over rounds of the mean step time, divided by
@@ -48,22 +51,21 @@ MAIN_TASK = {"gradsim": {"main_task": 0}, "metabalance": {"main_task": 0}}
 LINEAR, NAIVE, VMAP, FLOOR = "linear", "naive loop", "vmap jacobian", "loop floor"
 BASELINES = (LINEAR, NAIVE, VMAP, FLOOR)
 #: Rows for a registered method with other options: row name -> (method name, options).
-VARIANTS: dict[str, tuple[str, dict[str, object]]] = {"mgda_ub": ("mgda", {"upper_bound": True})}
+VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
+    "mgda_ub": ("mgda", {"upper_bound": True}),
+    "famo_noclip": ("famo", {"max_norm": 0.0}),
+}
 
 
 class SharedBottom(nn.Module):
     def __init__(self, n_tasks: int, d_in: int = 64, hidden: int = 256) -> None:
         super().__init__()
-        self.trunk = nn.Sequential(
-            nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
-        )
+        self.trunk = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.heads = nn.ModuleList(nn.Linear(hidden, 1) for _ in range(n_tasks))
 
     def losses(self, x: Tensor, y: Tensor) -> Tensor:
         z = self.trunk(x)
-        return torch.stack(
-            [((h(z).squeeze(-1) - y[:, i]) ** 2).mean() for i, h in enumerate(self.heads)]
-        )
+        return torch.stack([((h(z).squeeze(-1) - y[:, i]) ** 2).mean() for i, h in enumerate(self.heads)])
 
 
 Backward = Callable[[Tensor, list[nn.Parameter], list[nn.Parameter]], None]
@@ -74,10 +76,7 @@ def linear_backward(losses: Tensor, shared: list[nn.Parameter], heads: list[nn.P
 
 
 def naive_backward(losses: Tensor, shared: list[nn.Parameter], heads: list[nn.Parameter]) -> None:
-    rows = [
-        torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True)])
-        for loss in losses
-    ]
+    rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True)]) for loss in losses]
     weights = torch.full_like(losses, 1.0 / len(rows)).detach()
     accumulate_grad(shared, weights @ torch.stack(rows))
     weighted_backward(losses, weights, heads)
@@ -132,9 +131,7 @@ def make_optimizer(step: Backward, model: SharedBottom, optimizer: str) -> torch
     return torch.optim.Adam(model.parameters(), lr=1e-4)
 
 
-def time_steps(
-    step: Backward, model: SharedBottom, x: Tensor, y: Tensor, n: int, clock: str = "cpu", optimizer: str = "sgd"
-) -> float:
+def time_steps(step: Backward, model: SharedBottom, x: Tensor, y: Tensor, n: int, clock: str = "cpu", optimizer: str = "sgd") -> float:
     """Mean time of ``n`` training steps (zero_grad, forward, backward, optimizer step)."""
     shared, heads = list(model.trunk.parameters()), list(model.heads.parameters())
     opt = make_optimizer(step, model, optimizer)
@@ -182,12 +179,13 @@ def cpu_model() -> str:
 def table(results: dict[int, dict[str, float]]) -> str:
     tasks = sorted(results)
     kind = {
-        n: "gradient" if methods.create(n, n_tasks=2, **MAIN_TASK.get(n, {})).needs_shared_grads
-        else "loss-only"
+        n: "gradient" if methods.create(n, n_tasks=2, **MAIN_TASK.get(n, {})).needs_shared_grads else "loss-only"
         for n in methods.available_methods()
     }
     kind.update({name: "baseline" for name in BASELINES})
-    kind.update({row: "gradient (Z)" for row in VARIANTS})
+    for row, (name, options) in VARIANTS.items():
+        variant = methods.create(name, n_tasks=2, **options)
+        kind[row] = "gradient (Z)" if variant.needs_representation else kind[name]
     header = "| method | kind | " + " | ".join(f"m={m}" for m in tasks) + " |"
     lines = [header, "|" + "---|" * (2 + len(tasks))]
     names = [*BASELINES, *sorted([*methods.available_methods(), *VARIANTS], key=lambda n: (kind[n], n))]
@@ -210,8 +208,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results = {m: measure(m, args.rounds, args.steps, args.clock, args.optimizer) for m in args.tasks}
-    print(f"CPU: {cpu_model()}; torch {torch.__version__}; threads {args.threads}; "
-          f"clock {args.clock}; optimizer {args.optimizer}; rounds {args.rounds} x {args.steps} steps\n")
+    print(
+        f"CPU: {cpu_model()}; torch {torch.__version__}; threads {args.threads}; "
+        f"clock {args.clock}; optimizer {args.optimizer}; rounds {args.rounds} x {args.steps} steps\n"
+    )
     print(table(results))
 
 

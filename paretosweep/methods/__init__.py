@@ -13,10 +13,13 @@ The contract every method follows is in `paretosweep.methods._base`:
 
 from __future__ import annotations
 
+from ._alignedmtl import AlignedMTL, alignedmtl_weights
 from ._base import GramianMethod, LossWeighting, Method
 from ._cagrad import CAGrad, cagrad_weights
+from ._dualcone import DualProj, UPGrad, dual_cone_weights, dualproj_weights, upgrad_weights
 from ._dwa import DWA, dwa_weights
 from ._equal import EqualWeighting
+from ._famo import FAMO, famo_logit_gradient, famo_weights
 from ._gradnorm import GradNorm, gradnorm_weight_gradient
 from ._gradsim import GradSim, gradsim_weights
 from ._imtlg import IMTLG, imtlg_weights
@@ -30,12 +33,17 @@ from ._pcgrad import PCGrad, pcgrad_weights
 from ._registry import available_methods, create, options, register
 from ._representation import RepresentationTap
 from ._rlw import RLW
+from ._stch import STCH
 from ._uncertainty import UncertaintyWeighting
+from ._unitary import UnitaryScalarization
 
 __all__ = [
+    "AlignedMTL",
     "CAGrad",
     "DWA",
+    "DualProj",
     "EqualWeighting",
+    "FAMO",
     "GradNorm",
     "GradSim",
     "GramianMethod",
@@ -50,12 +58,20 @@ __all__ = [
     "PCGrad",
     "RLW",
     "RepresentationTap",
+    "STCH",
+    "UPGrad",
     "UncertaintyWeighting",
+    "UnitaryScalarization",
+    "alignedmtl_weights",
     "anchor_scales",
     "available_methods",
     "cagrad_weights",
     "create",
+    "dual_cone_weights",
+    "dualproj_weights",
     "dwa_weights",
+    "famo_logit_gradient",
+    "famo_weights",
     "gradnorm_weight_gradient",
     "gradsim_weights",
     "imtlg_weights",
@@ -66,4 +82,5 @@ __all__ = [
     "pcgrad_weights",
     "register",
     "task_jacobian",
+    "upgrad_weights",
 ]

@@ -44,13 +44,7 @@ from torch import Tensor, nn
 
 from paretosweep.errors import ParetoSweepError
 
-from ._jacobian import (
-    TaskGrads,
-    accumulate_grad,
-    accumulate_weighted,
-    flatten_rows,
-    task_gradients,
-)
+from ._jacobian import TaskGrads, accumulate_grad, accumulate_weighted, flatten_rows, task_gradients
 from ._params import check_int
 
 

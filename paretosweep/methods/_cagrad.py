@@ -73,7 +73,11 @@ def slsqp_inner(g: np.ndarray, b: np.ndarray, sqrt_phi: float) -> np.ndarray:
 
     m = len(b)
     result = minimize(
-        objective, b, jac=gradient, method="SLSQP", bounds=[(0.0, 1.0)] * m,
+        objective,
+        b,
+        jac=gradient,
+        method="SLSQP",
+        bounds=[(0.0, 1.0)] * m,
         constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(m)},),
         options={"ftol": 1e-10, "maxiter": 200},
     )

@@ -56,6 +56,10 @@ class DWA(LossWeighting):
         tensor([0.8756, 1.1244])
     """
 
+    current_weights: Tensor
+    epoch_losses: Tensor
+    epochs_seen: Tensor
+
     def __init__(self, *, n_tasks: int, temperature: float = 2.0) -> None:
         super().__init__(n_tasks=n_tasks)
         self.temperature = check_float("temperature", temperature, gt=0.0)
@@ -75,6 +79,4 @@ class DWA(LossWeighting):
         self.epoch_losses[1] = losses
         self.epochs_seen += 1
         if self.epochs_seen >= 2:
-            self.current_weights = dwa_weights(
-                self.epoch_losses[1], self.epoch_losses[0], self.temperature
-            )
+            self.current_weights = dwa_weights(self.epoch_losses[1], self.epoch_losses[0], self.temperature)

@@ -10,9 +10,7 @@ from ._params import check_float
 from ._registry import register
 
 
-def gradnorm_weight_gradient(
-    weights: Tensor, grad_norms: Tensor, losses: Tensor, initial_losses: Tensor, alpha: float
-) -> Tensor:
+def gradnorm_weight_gradient(weights: Tensor, grad_norms: Tensor, losses: Tensor, initial_losses: Tensor, alpha: float) -> Tensor:
     r"""The gradient :math:`\nabla_w L_{grad}` of GradNorm's auxiliary loss (target held constant).
 
     .. math::
@@ -73,6 +71,12 @@ class GradNorm(GramianMethod):
         weight_lr: Adam learning rate of the weights, ``> 0``.
     """
 
+    loss_weights: Tensor
+    initial_losses: Tensor
+    adam_m: Tensor
+    adam_v: Tensor
+    steps: Tensor
+
     def __init__(self, *, n_tasks: int, alpha: float = 1.5, weight_lr: float = 0.025) -> None:
         super().__init__(n_tasks=n_tasks)
         self.alpha = check_float("alpha", alpha, ge=0.0)
@@ -88,9 +92,7 @@ class GradNorm(GramianMethod):
         if bool(torch.isnan(self.initial_losses).any()):
             self.initial_losses.copy_(losses)
         grad_norms = torch.sqrt(torch.clamp(torch.diagonal(gramian), min=0.0)).to(applied)
-        grad = gradnorm_weight_gradient(
-            applied, grad_norms, losses.to(applied), self.initial_losses, self.alpha
-        )
+        grad = gradnorm_weight_gradient(applied, grad_norms, losses.to(applied), self.initial_losses, self.alpha)
         self._adam_step(grad)
         return applied.to(gramian.dtype)
 

@@ -49,8 +49,7 @@ def task_roots(losses: Tensor) -> list[Tensor | GradientEdge | None]:
     fn = losses.grad_fn
     if fn is not None and fn.name() == "StackBackward0" and len(fn.next_functions) == m:
         edges = fn.next_functions
-        if not any(node is not None and node.name() == "torch::autograd::AccumulateGrad"
-                   for node, _ in edges):
+        if not any(node is not None and node.name() == "torch::autograd::AccumulateGrad" for node, _ in edges):
             return [None if node is None else GradientEdge(node, nr) for node, nr in edges]
     return [losses[i] for i in range(m)]
 
@@ -81,8 +80,12 @@ def task_gradients(
         try:
             eye = torch.eye(m, dtype=losses.dtype, device=losses.device)
             grads = torch.autograd.grad(
-                losses, params, grad_outputs=eye, retain_graph=True,
-                is_grads_batched=True, allow_unused=True,
+                losses,
+                params,
+                grad_outputs=eye,
+                retain_graph=True,
+                is_grads_batched=True,
+                allow_unused=True,
             )
             return [tuple(None if g is None else g[i] for g in grads) for i in range(m)]
         except RuntimeError as exc:  # an op without a vmap batching rule
@@ -97,10 +100,15 @@ def task_gradients(
         if root is None:
             rows.append((None,) * len(params))
             continue
-        rows.append(torch.autograd.grad(
-            root, params, grad_outputs=one if isinstance(root, GradientEdge) else None,
-            retain_graph=retain_graph or i != live[-1], allow_unused=True,
-        ))
+        rows.append(
+            torch.autograd.grad(
+                root,
+                params,
+                grad_outputs=one if isinstance(root, GradientEdge) else None,
+                retain_graph=retain_graph or i != live[-1],
+                allow_unused=True,
+            )
+        )
     return rows
 
 
@@ -117,7 +125,7 @@ def flatten_rows(rows: TaskGrads, params: Sequence[Tensor]) -> Tensor:
     sizes = [p.numel() for p in params]
     out = torch.empty((len(rows), sum(sizes)), dtype=common_dtype(params), device=params[0].device)
     missing = [size for row in rows for g, size in zip(row, sizes) if g is None]
-    zeros = out.new_zeros(max(missing)) if missing else None  # one buffer, sliced per gap
+    zeros = out.new_zeros(max(missing, default=0))  # one buffer, sliced per gap
     for i, row in enumerate(rows):
         blocks = [g.reshape(-1) if g is not None else zeros[:size] for g, size in zip(row, sizes)]
         torch.cat(blocks, out=out[i])
@@ -186,6 +194,37 @@ def accumulate_grad(params: Sequence[Tensor], flat: Tensor) -> None:
             p.grad.add_(g)
 
 
+def accumulate_grads(params: Sequence[Tensor], grads: Sequence[Tensor | None]) -> None:
+    """Add each gradient of ``grads`` into ``p.grad`` of the parameter at its position.
+
+    A missing ``.grad`` becomes the gradient itself (no copy: pass fresh tensors, as
+    ``torch.autograd.grad`` returns); None (a parameter the loss does not reach) is skipped.
+    """
+    for p, g in zip(params, grads, strict=True):
+        if g is None:
+            continue
+        if p.grad is None:
+            p.grad = g if g.dtype == p.dtype else g.to(p.dtype)
+        else:
+            p.grad.add_(g.to(p.dtype))
+
+
+def clip_total_norm_(grads: Sequence[Tensor | None], max_norm: float) -> float:
+    """Scale ``grads`` in place so that their joint L2 norm is at most ``max_norm``; return the norm before.
+
+    The rule of ``torch.nn.utils.clip_grad_norm_`` applied to gradient tensors instead of ``.grad``
+    fields (one ``torch._foreach_norm`` and one ``torch._foreach_mul_``); ``max_norm = 0`` leaves
+    them as they are.
+    """
+    live = [g for g in grads if g is not None]
+    if not live:
+        return 0.0
+    norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(live))))
+    if 0.0 < max_norm < norm:
+        torch._foreach_mul_(live, max_norm / norm)
+    return norm
+
+
 def weighted_backward(losses: Tensor, weights: Tensor, params: Sequence[Tensor]) -> None:
     """Accumulate the gradient of ``sum_i weights[i] * losses[i]`` into ``params`` only.
 
@@ -223,7 +262,7 @@ def row_norms(rows: TaskGrads, n_params: int) -> np.ndarray:
     out = np.zeros((len(rows), n_params))
     live = live_entries(rows)
     if live:
-        norms = torch._foreach_norm([rows[i][k] for i, k in live])
+        norms = torch._foreach_norm([g for i, k in live if (g := rows[i][k]) is not None])
         out[tuple(np.array(live).T)] = torch.stack(norms).tolist()  # stack promotes dtypes
     return out
 

@@ -9,14 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ._base import Method
-from ._jacobian import (
-    accumulate_grad,
-    accumulate_weighted,
-    block_norms,
-    block_sizes,
-    combine_blocks,
-    norm_ratio,
-)
+from ._jacobian import accumulate_grad, accumulate_weighted, block_norms, block_sizes, combine_blocks, norm_ratio
 from ._params import check_choice, check_float, check_task
 from ._registry import register
 
@@ -24,9 +17,7 @@ STRATEGIES = ("adapt", "reduce", "enlarge")
 _TINY = 1e-12
 
 
-def metabalance_scales(
-    norm_ema: Tensor, main_task: int, relax_factor: float, strategy: str = "adapt"
-) -> Tensor:
+def metabalance_scales(norm_ema: Tensor, main_task: int, relax_factor: float, strategy: str = "adapt") -> Tensor:
     r"""Per-task, per-block factors :math:`s_{ik}` applied to the gradients :math:`g_{ik}`.
 
     .. math::
@@ -130,7 +121,7 @@ class MetaBalance(Method):
         scales = metabalance_scales(self.norm_ema, self.main_task, self.relax_factor, self.strategy)
         accumulate_grad(shared, combine_blocks(scales, jac, sizes))
         accumulate_weighted(heads, head_rows, torch.ones_like(losses))
-        return norm_ratio(scales, norms).detach()
+        return torch.as_tensor(norm_ratio(scales, norms)).detach()  # a tensor, as norms is
 
     def get_extra_state(self) -> dict[str, Any]:
         return {"norm_ema": self.norm_ema}

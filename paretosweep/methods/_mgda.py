@@ -110,9 +110,7 @@ class MGDA(GramianMethod):
             define ``shared_representation(model)``).
     """
 
-    def __init__(
-        self, *, n_tasks: int, normalization: str = "none", upper_bound: bool = False
-    ) -> None:
+    def __init__(self, *, n_tasks: int, normalization: str = "none", upper_bound: bool = False) -> None:
         super().__init__(n_tasks=n_tasks)
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         self.upper_bound = check_bool("upper_bound", upper_bound)

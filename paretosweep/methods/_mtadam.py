@@ -11,15 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ._base import Method
-from ._jacobian import (
-    TaskGrads,
-    accumulate_grad,
-    common_dtype,
-    live_entries,
-    norm_ratio,
-    row_norms,
-    task_gradients,
-)
+from ._jacobian import TaskGrads, accumulate_grad, common_dtype, live_entries, norm_ratio, row_norms, task_gradients
 from ._linalg import as_float64, like_input, to_tensor
 from ._params import check_float, check_task
 from ._registry import register
@@ -137,7 +129,7 @@ class MTAdam(Method):
             norms_ema += (1.0 - self.beta3) * norms
         else:
             norms_ema[...] = norms
-        scales = anchor_scales(norms_ema, self.main_task)
+        scales = np.asarray(anchor_scales(norms_ema, self.main_task))  # NumPy in, NumPy out
         self._update_moments(rows, scales, params)
         # max_i (sqrt(v_i / c2) + eps) == sqrt(max_i v_i) / sqrt(c2) + eps (sqrt is monotone), so
         # u = (sum_i m_i / c1) / that = (sum_i m_i) (sqrt(c2)/c1) / (sqrt(max_i v_i) + eps sqrt(c2))
@@ -146,11 +138,9 @@ class MTAdam(Method):
         update = st["exp_avg"].sum(dim=0).div_(denom).mul_(root_c2 / (1.0 - self.beta1**t))
         accumulate_grad(params, update)
         k_shared = len(shared)
-        return to_tensor(norm_ratio(scales[:, :k_shared], norms[:, :k_shared]), update)
+        return to_tensor(np.asarray(norm_ratio(scales[:, :k_shared], norms[:, :k_shared])), update)
 
-    def _update_moments(
-        self, rows: TaskGrads, scales: np.ndarray, params: Sequence[Tensor]
-    ) -> None:
+    def _update_moments(self, rows: TaskGrads, scales: np.ndarray, params: Sequence[Tensor]) -> None:
         r""":math:`m_{ik} \leftarrow \beta_1 m_{ik} + (1-\beta_1) s_{ik} g_{ik}` and
         :math:`v_{ik} \leftarrow \beta_2 v_{ik} + (1-\beta_2) s_{ik}^2 g_{ik}^2`.
 
@@ -166,21 +156,23 @@ class MTAdam(Method):
         if not live:
             return
         m_views, v_views = self._moment_views(params)
-        grads = [rows[i][k] for i, k in live]
+        grads = [g for i, k in live if (g := rows[i][k]) is not None]  # every live entry
         s = [float(scales[i, k]) for i, k in live]
         one = grads[0].new_ones(())
         torch._foreach_addcmul_(
-            [m_views[i][k] for i, k in live], grads, [one] * len(grads),
+            [m_views[i][k] for i, k in live],
+            grads,
+            [one] * len(grads),
             [(1.0 - self.beta1) * x for x in s],
         )
         torch._foreach_addcmul_(
-            [v_views[i][k] for i, k in live], grads, grads,
+            [v_views[i][k] for i, k in live],
+            grads,
+            grads,
             [(1.0 - self.beta2) * x * x for x in s],
         )
 
-    def _moment_views(
-        self, params: Sequence[Tensor]
-    ) -> tuple[list[list[Tensor]], list[list[Tensor]]]:
+    def _moment_views(self, params: Sequence[Tensor]) -> tuple[list[list[Tensor]], list[list[Tensor]]]:
         """``views[i][k]``: task ``i``'s block of parameter ``k`` in ``exp_avg`` / ``exp_avg_sq``.
 
         Built once and reused while the views still point into the state tensors' memory (a new
@@ -190,13 +182,10 @@ class MTAdam(Method):
         bufs = (self.state["exp_avg"], self.state["exp_avg_sq"])
         ptrs = tuple(buf.data_ptr() for buf in bufs)
         cached = self._views
-        if cached is None or cached[0] != (ptrs, shapes) or tuple(
-            v[0][0].data_ptr() for v in cached[1:]
-        ) != ptrs:
+        if cached is None or cached[0] != (ptrs, shapes) or tuple(v[0][0].data_ptr() for v in cached[1:]) != ptrs:
             bounds = torch.tensor([0] + [p.numel() for p in params]).cumsum(0).tolist()
             views = tuple(
-                [[buf[i, bounds[k] : bounds[k + 1]].view(shape) for k, shape in enumerate(shapes)]
-                 for i in range(buf.shape[0])]
+                [[buf[i, bounds[k] : bounds[k + 1]].view(shape) for k, shape in enumerate(shapes)] for i in range(buf.shape[0])]
                 for buf in bufs
             )
             self._views = cached = ((ptrs, shapes), *views)

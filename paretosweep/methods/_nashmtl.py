@@ -121,9 +121,10 @@ class NashMTL(GramianMethod):
         update_weights_every: recompute the weights every this many steps (``>= 1``).
     """
 
-    def __init__(
-        self, *, n_tasks: int, max_norm: float = 1.0, update_weights_every: int = 1
-    ) -> None:
+    alpha: Tensor
+    steps: Tensor
+
+    def __init__(self, *, n_tasks: int, max_norm: float = 1.0, update_weights_every: int = 1) -> None:
         super().__init__(n_tasks=n_tasks)
         self.max_norm = check_float("max_norm", max_norm, ge=0.0)
         self.update_weights_every = check_int("update_weights_every", update_weights_every, ge=1)
@@ -133,9 +134,10 @@ class NashMTL(GramianMethod):
     def weights(self, gramian: Tensor, losses: Tensor) -> Tensor:
         del losses
         alpha = nash_weights(gramian, init=self.alpha)
-        if alpha is not None:
-            self.alpha.copy_(alpha)
-        return self.alpha.to(gramian.dtype)
+        if alpha is None:  # no solution: keep the previous weights
+            return self.alpha.to(gramian.dtype)
+        self.alpha.copy_(alpha)  # the warm start (and the weights of steps that reuse them)
+        return alpha  # in the Gramian's dtype: a float32 copy can lose an ill-conditioned solution
 
     def shared_scale(self, weights: Tensor, gramian: Tensor) -> float:
         norm = float(torch.sqrt(torch.clamp(weights @ gramian @ weights, min=0.0)))

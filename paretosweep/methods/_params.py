@@ -55,12 +55,7 @@ def check_float(
     if not _is_number(value) or not math.isfinite(value):
         raise MethodParamError(name, expected, value)
     v = float(value)
-    outside = (
-        (ge is not None and v < ge)
-        or (gt is not None and v <= gt)
-        or (le is not None and v > le)
-        or (lt is not None and v >= lt)
-    )
+    outside = (ge is not None and v < ge) or (gt is not None and v <= gt) or (le is not None and v > le) or (lt is not None and v >= lt)
     if outside:
         raise MethodParamError(name, expected, value)
     return v
@@ -96,3 +91,21 @@ def check_task(name: str, value: Any, n_tasks: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < n_tasks:
         raise MethodParamError(name, f"a task index in 0..{n_tasks - 1} ({n_tasks} tasks)", value)
     return value
+
+
+def check_preference(name: str, value: Any, n_tasks: int) -> tuple[float, ...] | None:
+    """Return ``value`` as a tuple of ``n_tasks`` finite numbers ``>= 0`` with a positive sum.
+
+    None (the option left out) is returned as None; methods then use ``1/m`` for every task.
+    """
+    expected = f"a list of {n_tasks} numbers >= 0 (one per task, in task order) with a positive sum"
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise MethodParamError(name, expected, value)
+    items = list(value)
+    if len(items) != n_tasks or not all(_is_number(v) and math.isfinite(v) and v >= 0 for v in items):
+        raise MethodParamError(name, expected, value)
+    if sum(items) <= 0:
+        raise MethodParamError(name, expected, value)
+    return tuple(float(v) for v in items)

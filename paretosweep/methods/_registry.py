@@ -54,11 +54,7 @@ def options(name: str) -> dict[str, inspect.Parameter]:
     """The options a registered method accepts (its keyword-only constructor arguments)."""
     cls = _lookup(name)
     sig = inspect.signature(cls.__init__)
-    return {
-        p.name: p
-        for p in sig.parameters.values()
-        if p.kind is p.KEYWORD_ONLY and p.name != "n_tasks"
-    }
+    return {p.name: p for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY and p.name != "n_tasks"}
 
 
 def create(name: str, /, *, n_tasks: int, field: str = "", **params: Any) -> Method:
@@ -81,8 +77,7 @@ def create(name: str, /, *, n_tasks: int, field: str = "", **params: Any) -> Met
         if key not in accepted:
             listed = ", ".join(accepted) or "(none)"
             raise UnknownNameError(
-                f"Unknown option `{prefix}{key}` of method `{name}`."
-                f"{did_you_mean(key, list(accepted))} Accepted: {listed}."
+                f"Unknown option `{prefix}{key}` of method `{name}`.{did_you_mean(key, list(accepted))} Accepted: {listed}."
             )
     missing = [k for k, p in accepted.items() if p.default is p.empty and k not in params]
     if missing:

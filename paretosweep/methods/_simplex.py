@@ -82,7 +82,10 @@ def simplex_minimiser(g: np.ndarray, a: np.ndarray, s: float) -> np.ndarray | No
         resid = a + s * gw / rho[:, None] - mu[:, None]
         scale = 1.0 + np.abs(mu)[:, None]
         ok = (
-            np.isfinite(w).all(axis=1) & (rho > 0.0) & (d > 0.0) & (w >= -_TOL).all(axis=1)
+            np.isfinite(w).all(axis=1)
+            & (rho > 0.0)
+            & (d > 0.0)
+            & (w >= -_TOL).all(axis=1)
             & np.where(masks > 0, np.abs(resid) <= _TOL * scale, resid >= -_TOL * scale).all(axis=1)
         )
         if not ok.any():

@@ -26,9 +26,7 @@ def assert_common_descent(jac: Tensor, weights: Tensor, rtol: float = 1e-6) -> N
     assert (slack >= -rtol * scale).all(), slack
 
 
-def assert_permutation_equivariant(
-    weighting: Callable[[Tensor], Tensor], gramian: Tensor, perm: Tensor, atol: float = 1e-7
-) -> None:
+def assert_permutation_equivariant(weighting: Callable[[Tensor], Tensor], gramian: Tensor, perm: Tensor, atol: float = 1e-7) -> None:
     """Permuting the tasks permutes the weights: ``w(P G P^T) = P w(G)``."""
     expected = weighting(gramian)[perm]
     found = weighting(gramian[perm][:, perm])

@@ -14,7 +14,7 @@ WORKED_G = WORKED_J @ WORKED_J.T  # [[2, -1], [-1, 5]]
 #: Options that some methods require.
 REQUIRED_OPTIONS: dict[str, dict[str, int]] = {"gradsim": {"main_task": 0}, "metabalance": {"main_task": 0}}
 
-STATEFUL = ("dwa", "gradnorm", "metabalance", "mtadam", "nashmtl", "uncertainty")
+STATEFUL = ("dwa", "famo", "gradnorm", "metabalance", "mtadam", "nashmtl", "stch", "uncertainty")
 
 
 def build(name: str, n_tasks: int, **options: object) -> methods.Method:

@@ -56,6 +56,6 @@ def test_rescale_variants(rescale: int, divisor: float) -> None:
 
 def test_permutation_equivariant_and_scale_invariant() -> None:
     jac = random_jacobians()[5]
-    weighting = lambda g: cagrad_weights(g, c=0.4)  # noqa: E731
+    weighting = lambda g: cagrad_weights(g, c=0.4)
     assert_permutation_equivariant(weighting, jac @ jac.T, torch.tensor([1, 0, 4, 3, 2]), atol=1e-5)
     torch.testing.assert_close(weighting(1e-9 * jac @ jac.T), weighting(jac @ jac.T), atol=1e-6, rtol=1e-5)

@@ -9,8 +9,14 @@ from torch import nn
 
 from paretosweep.methods import create
 from paretosweep.methods._jacobian import (
-    accumulate_grad, accumulate_weighted, flatten_rows, row_norms, task_gradients,
-    task_jacobian, task_roots, weighted_backward,
+    accumulate_grad,
+    accumulate_weighted,
+    flatten_rows,
+    row_norms,
+    task_gradients,
+    task_jacobian,
+    task_roots,
+    weighted_backward,
 )
 from tests.unit.methods.method_inputs import SharedBottom, regression_data
 
@@ -119,9 +125,7 @@ def test_losses_that_are_not_a_stack_take_the_indexing_path() -> None:
     losses = model.losses(x, y) * torch.tensor([1.0, 2.0])  # grad_fn is a Mul, not a Stack
     assert all(isinstance(r, torch.Tensor) for r in task_roots(losses))
     params = model.shared() + model.task_specific()
-    torch.testing.assert_close(
-        task_jacobian(losses, params, retain_graph=True, batched=False), reference_jacobian(losses, params)
-    )
+    torch.testing.assert_close(task_jacobian(losses, params, retain_graph=True, batched=False), reference_jacobian(losses, params))
 
 
 def test_a_constant_task_loss_gets_a_zero_row_and_no_pass() -> None:
@@ -129,9 +133,7 @@ def test_a_constant_task_loss_gets_a_zero_row_and_no_pass() -> None:
     losses = torch.stack([(p**2).sum(), torch.tensor(3.0), p[0] * 5.0])
     roots = task_roots(losses)
     assert roots[1] is None
-    torch.testing.assert_close(
-        task_jacobian(losses, [p], batched=False), torch.tensor([[2.0, 4.0], [0.0, 0.0], [5.0, 0.0]])
-    )
+    torch.testing.assert_close(task_jacobian(losses, [p], batched=False), torch.tensor([[2.0, 4.0], [0.0, 0.0], [5.0, 0.0]]))
 
 
 def test_stacked_leaves_and_mixed_dtypes_match_the_reference() -> None:

@@ -24,7 +24,7 @@ def one_step(method: methods.Method, model: SharedBottom, seed: int = 0) -> torc
 
 
 def test_loss_only_methods_are_the_expected_ones() -> None:
-    assert set(LOSS_ONLY) == {"equal", "rlw", "dwa", "uncertainty"}
+    assert set(LOSS_ONLY) == {"equal", "rlw", "dwa", "uncertainty", "famo", "stch", "unitary"}
 
 
 @pytest.mark.parametrize("m", [2, 3])

@@ -149,8 +149,13 @@ def test_tap_records_grad_passes_only_and_is_removed() -> None:
     ids=lambda p: p["name"],
 )
 def test_a_real_trial_completes_and_removes_its_hook(problem: dict[str, Any]) -> None:
-    plan = api.plan({"problem": problem, "budget": {"n_weights": 3, "epochs": 2, "steps_per_epoch": 4},
-                     "methods": [{"name": "mgda", "upper_bound": True}]})
+    plan = api.plan(
+        {
+            "problem": problem,
+            "budget": {"n_weights": 3, "epochs": 2, "steps_per_epoch": 4},
+            "methods": [{"name": "mgda", "upper_bound": True}],
+        }
+    )
     trial = next(t for t in plan.trials if t.kind == "method")
     assert trial.method_params == {"upper_bound": True}
     built = make_problem(problem["name"], problem["params"])
@@ -178,8 +183,13 @@ def test_built_in_problems_with_a_trunk_expose_it(name: str, has: bool) -> None:
 
 
 def test_the_hook_is_removed_when_a_trial_fails() -> None:
-    plan = api.plan({"problem": {"name": "synthetic", "params": {"n_samples": 300}}, "budget": {"n_weights": 2, "epochs": 1},
-                     "methods": [{"name": "mgda", "upper_bound": True}]})
+    plan = api.plan(
+        {
+            "problem": {"name": "synthetic", "params": {"n_samples": 300}},
+            "budget": {"n_weights": 2, "epochs": 1},
+            "methods": [{"name": "mgda", "upper_bound": True}],
+        }
+    )
     trial = next(t for t in plan.trials if t.kind == "method")
     built = make_problem("synthetic", {"n_samples": 300})
     models: list[nn.Module] = []
@@ -197,8 +207,13 @@ def test_the_hook_is_removed_when_a_trial_fails() -> None:
 
 
 def test_a_direct_trial_on_a_problem_without_a_representation_fails_clearly() -> None:
-    plan = api.plan({"problem": {"name": "synthetic", "params": {"n_samples": 300}}, "budget": {"n_weights": 2, "epochs": 1},
-                     "methods": [{"name": "mgda", "upper_bound": True}]})
+    plan = api.plan(
+        {
+            "problem": {"name": "synthetic", "params": {"n_samples": 300}},
+            "budget": {"n_weights": 2, "epochs": 1},
+            "methods": [{"name": "mgda", "upper_bound": True}],
+        }
+    )
     trial = next(t for t in plan.trials if t.kind == "method")
     with pytest.raises(ParetoSweepError, match="no `shared_representation\\(model\\)`"):
         train_trial(make_problem("fonseca", {}), trial, plan.spec, device=CPU)  # bypasses plan-time validation

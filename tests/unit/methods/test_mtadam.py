@@ -66,9 +66,7 @@ def test_matches_the_papers_loop_over_steps_and_layers() -> None:
             p.grad = None
         method.backward(losses, [a, b], task_specific=[head])
         zeros = torch.zeros(2, dtype=torch.float64)
-        expected = reference.direction(
-            [[coeffs[0][i] for i in range(3)], [coeffs[1][i] for i in range(3)], [zeros, zeros, head_coeff]]
-        )
+        expected = reference.direction([[coeffs[0][i] for i in range(3)], [coeffs[1][i] for i in range(3)], [zeros, zeros, head_coeff]])
         for p, u in zip((a, b, head), expected):
             torch.testing.assert_close(p.grad, u)
 

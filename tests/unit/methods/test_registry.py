@@ -11,8 +11,25 @@ from paretosweep.errors import ConfigError, UnknownNameError
 from tests.unit.methods.method_inputs import REQUIRED_OPTIONS, build
 
 ALL = (
-    "cagrad", "dwa", "equal", "gradnorm", "gradsim", "imtlg", "metabalance", "mgda", "mtadam",
-    "nashmtl", "pcgrad", "rlw", "uncertainty",
+    "alignedmtl",
+    "cagrad",
+    "dualproj",
+    "dwa",
+    "equal",
+    "famo",
+    "gradnorm",
+    "gradsim",
+    "imtlg",
+    "metabalance",
+    "mgda",
+    "mtadam",
+    "nashmtl",
+    "pcgrad",
+    "rlw",
+    "stch",
+    "uncertainty",
+    "unitary",
+    "upgrad",
 )
 
 
@@ -23,7 +40,7 @@ def test_every_method_is_registered_with_a_summary() -> None:
 
 
 def test_unknown_name_suggests_the_closest() -> None:
-    with pytest.raises(UnknownNameError, match=r"Unknown method `pcgard`\. Did you mean `pcgrad`\? Available: cagrad, "):
+    with pytest.raises(UnknownNameError, match=r"Unknown method `pcgard`\. Did you mean `pcgrad`\? Available: alignedmtl, cagrad, "):
         methods.create("pcgard", n_tasks=2)
 
 
