@@ -89,9 +89,12 @@ def run(
         _fail(error)
     hv = f"{summary.hypervolume:.6g}" if summary.hypervolume is not None else "n/a"
     console.print(
-        f"Done in {summary.wall_seconds:.1f} s: {summary.completed} completed, {summary.failed} failed or diverged "
-        f"({summary.skipped} already done), {summary.frontier_size} frontier points, hypervolume {hv}."
+        f"Done in {summary.wall_seconds:.1f} s: {summary.completed} completed, {summary.failed} failed or diverged"
+        + (f", {summary.stopped} stopped early by the scheduler" if summary.stopped else "")
+        + f" ({summary.skipped} already done), {summary.frontier_size} frontier points, hypervolume {hv}."
     )
+    if summary.scheduler_note:
+        console.print(escape(f"Warning: {summary.scheduler_note}"), style="yellow", highlight=False)
     if summary.reference_point is not None:
         clipped = f"; {summary.clipped} point(s) beyond it add nothing" if summary.clipped else ""
         console.print(
@@ -117,15 +120,21 @@ def run(
 
 
 @app.command()
-def frontier(run_dir: Annotated[str, typer.Argument(help="Run directory (or pyarrow filesystem URI).")]) -> None:
-    """Print a run's frontier as a table."""
+def frontier(
+    run_dir: Annotated[str, typer.Argument(help="Run directory (or pyarrow filesystem URI).")],
+    completed_only: Annotated[
+        bool, typer.Option("--completed-only", help="Only fully trained trials: leave out those the scheduler stopped early.")
+    ] = False,
+) -> None:
+    """Print a run's frontier as a table (trials the scheduler stopped early are marked `stopped`)."""
     from paretosweep.cli_progress import frontier_table
-    from paretosweep.results import RunStore
+    from paretosweep.results import RunStore, load_frontier
 
     try:
         store = RunStore(run_dir)
         store.open()
-        console.print(frontier_table(store.read_frontier(), store.objectives, store.tasks, splits=store.splits))
+        front = load_frontier(run_dir, completed_only=True) if completed_only else store.read_frontier()
+        console.print(frontier_table(front, store.objectives, store.tasks, splits=store.splits))
     except ParetoSweepError as error:
         _fail(error)
 
@@ -137,18 +146,31 @@ def export(
     kind: Annotated[str, typer.Option(help="Pick among: scalarization (the swept weight vectors) | method | all")] = "scalarization",
     format: Annotated[str, typer.Option("--format", help="json | yaml | csv")] = "json",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+    copy_checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--copy-checkpoint",
+            metavar="DEST",
+            help="Also copy the chosen point's checkpoint file (its lowest-seed trial's) to DEST: a file, or a folder "
+            "(ending in /, or when several points are chosen) that gets <trial_id>.pt.",
+        ),
+    ] = None,
 ) -> None:
-    """Export the chosen weight vector(s) with their objectives and the spec to reproduce them."""
+    """Export the chosen weight vector(s) with their objectives, checkpoints and the spec to reproduce them."""
     from paretosweep.exports import to_csv, to_json, to_yaml
-    from paretosweep.queries import export_run
+    from paretosweep.queries import copy_chosen_checkpoints, export_run
 
     writers = {"json": to_json, "yaml": to_yaml, "csv": to_csv}
     if format not in writers:
         _fail(ParetoSweepError(f"`--format` should be one of {', '.join(writers)}; found `{format}`."))
     try:
-        text = writers[format](export_run(run_dir, pick=pick, kind=kind))
+        records = export_run(run_dir, pick=pick, kind=kind)
+        copied = copy_chosen_checkpoints(run_dir, records, copy_checkpoint) if copy_checkpoint is not None else []
+        text = writers[format](records)
     except ParetoSweepError as error:
         _fail(error)
+    for trial_id, path in copied:  # on stderr: stdout may be the export itself
+        err_console.print(escape(f"Copied the checkpoint of trial {trial_id} to {path}"), highlight=False)
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:

@@ -142,7 +142,8 @@ def frontier_table(front: pd.DataFrame, objectives: Sequence[Objective], tasks: 
         values: list[str] = []
         for o, test in paired:
             values += [f"{row[o.column]:.5g}"] + ([f"{row.get(test, float('nan')):.5g}"] if test else [])
-        table.add_row(escape(str(row["trial_id"])), escape(str(row["kind"])), label, *values, f"{row['hv_contribution']:.3g}")
+        kind = str(row["kind"]) + (f", stopped at epoch {row.get('epochs_done')}" if row.get("status") == "stopped" else "")
+        table.add_row(escape(str(row["trial_id"])), escape(kind), label, *values, f"{row['hv_contribution']:.3g}")
     return table
 
 

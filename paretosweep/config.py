@@ -202,6 +202,20 @@ class CheckpointsSpec(_Frozen):
     keep: Literal["frontier", "all", "none"] = "frontier"
 
 
+class WarmStartSpec(_Frozen):
+    """``warm_start``: where a trial's training starts from.
+
+    ``{from: shared, epochs: E}``: one model is trained for ``E`` epochs at equal weights (the
+    spec's scalarizer at ``w = 1/m``) before the trials; every trial then continues from its
+    checkpoint (``ctx.checkpoint``, as a resumed trial) for the remaining ``budget.epochs - E``
+    epochs. The shared training is counted once (``warm_start/info.json`` in the run directory).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
+    from_: Literal["shared"] = Field("shared", alias="from")
+    epochs: int = Field(..., ge=1)
+
+
 class CallbackSpec(_Frozen):
     """``callbacks[i]``: a Ray Tune logger callback by name, with its options (see paretosweep.sweep._callbacks)."""
 
@@ -212,6 +226,43 @@ class CallbackSpec(_Frozen):
     def options(self) -> dict[str, Any]:
         """The callback's options (every key but ``name``)."""
         return dict(self.model_extra or {})
+
+
+#: Every ``scheduler.name`` (``paretosweep.sweep._pareto_asha`` implements each).
+SCHEDULERS = ("pareto_asha",)
+
+
+class SchedulerSpec(_Frozen):
+    """``scheduler``: stop trials early by multi-objective asynchronous successive halving.
+
+    ``pareto_asha``: rungs at ``grace_epochs · reduction_factor^k`` epochs below ``budget.epochs``;
+    a scalarization trial reaching a rung goes on if it is in the top ``1 / reduction_factor`` of
+    the trials seen there, by non-dominated sorting on the objectives, else it stops with status
+    ``stopped`` (see ``paretosweep.sweep._pareto_asha``). Each ``ctx.report`` counts as one epoch.
+    """
+
+    name: str
+    grace_epochs: int = Field(1, ge=1)
+    reduction_factor: float = 3.0
+
+    @field_validator("name")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        if value not in SCHEDULERS:
+            close = difflib.get_close_matches(value, SCHEDULERS, n=1, cutoff=0.5)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise ValueError(f"unknown scheduler `{value}`.{hint} Known: {', '.join(SCHEDULERS)} (multi-objective ASHA)")
+        return value
+
+    @field_validator("reduction_factor")
+    @classmethod
+    def _halving(cls, value: float) -> float:
+        if not value > 1:
+            raise ValueError(
+                "`scheduler.reduction_factor` (eta) should be > 1: each rung keeps the top 1/eta of its trials; "
+                "3 is the usual value, 2 keeps half"
+            )
+        return value
 
 
 class MethodSpec(BaseModel):
@@ -245,6 +296,54 @@ class SweepSpec(_Frozen):
     reference_point: dict[str, float] | None = None
     checkpoints: CheckpointsSpec = CheckpointsSpec()
     callbacks: tuple[CallbackSpec, ...] = ()
+    scheduler: SchedulerSpec | None = None
+    warm_start: WarmStartSpec | None = None
+
+    @model_validator(mode="after")
+    def _warm_start_leaves_epochs_to_train(self) -> SweepSpec:
+        w, budget = self.warm_start, self.budget
+        if w is None:
+            return self
+        if w.epochs >= budget.epochs:
+            raise ValueError(
+                f"`warm_start.epochs` ({w.epochs}) should be smaller than `budget.epochs` ({budget.epochs}): the trials "
+                "continue from the shared model for the epochs left. Lower `warm_start.epochs` or raise `budget.epochs`."
+            )
+        if budget.pack_size != 1:
+            raise ValueError(
+                f"`warm_start` with `budget.pack_size: {budget.pack_size}`: packed trials start from their own models. "
+                "Set `budget.pack_size: 1` or drop `warm_start`."
+            )
+        return self
+
+    @field_validator("scheduler", mode="before")
+    @classmethod
+    def _scheduler_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _scheduler_has_epochs_to_save(self) -> SweepSpec:
+        s, budget = self.scheduler, self.budget
+        if s is None:
+            return self
+        if budget.epochs == 1:
+            raise ValueError(
+                "`scheduler` stops trials between their reports, but `budget.epochs` is 1: every trial reports once "
+                "and there is nothing to stop early. Raise `budget.epochs` or drop `scheduler`."
+            )
+        if s.grace_epochs >= budget.epochs:
+            raise ValueError(
+                f"`scheduler.grace_epochs` ({s.grace_epochs}) should be smaller than `budget.epochs` ({budget.epochs}): "
+                "the first rung, where trials are first compared, must come before the last epoch. "
+                f"Lower `scheduler.grace_epochs` (e.g. 1) or raise `budget.epochs`."
+            )
+        if budget.pack_size != 1:
+            raise ValueError(
+                f"`scheduler` with `budget.pack_size: {budget.pack_size}`: a packed trial trains several weight vectors "
+                "in one Ray trial, and the scheduler can only stop a whole Ray trial, not one member of it. "
+                "Set `budget.pack_size: 1` or drop `scheduler`."
+            )
+        return self
 
     @field_validator("callbacks", mode="before")
     @classmethod

@@ -47,7 +47,7 @@ def resolve_methods(spec: SweepSpec, problem: Problem | TrainableProblem) -> lis
             if option in params:
                 params[option] = _task_index(params[option], f"{field}.{option}", task_names)
         method = create(entry.name, n_tasks=len(task_names), field=field, **params)
-        if not hasattr(problem, "make_model"):
+        if isinstance(problem, TrainableProblem):
             pass  # a function trainable: ctx.backward checks shared parameters and the representation
         elif method.needs_shared_grads:
             if has_shared is None:

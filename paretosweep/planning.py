@@ -104,7 +104,7 @@ class Plan:
     sampler_note: str | None = None
 
 
-def resolve_objectives(spec: SweepSpec, problem: Problem) -> tuple[Objective, ...]:
+def resolve_objectives(spec: SweepSpec, problem: Problem | TrainableProblem) -> tuple[Objective, ...]:
     """One objective per task: the spec's ``tasks.<task>`` choice or the problem's default."""
     task_names = [t.name for t in problem.tasks]
     for name in spec.tasks:
@@ -162,7 +162,7 @@ def plan_trials(
 
 
 def resolve_reference_point(
-    spec: SweepSpec, problem: Problem, objectives: tuple[Objective, ...]
+    spec: SweepSpec, problem: Problem | TrainableProblem, objectives: tuple[Objective, ...]
 ) -> tuple[tuple[float, ...] | None, str | None]:
     """The run's hypervolume reference point and where it comes from, fixed once per run.
 
@@ -196,7 +196,7 @@ ONE_SPLIT_NOTE = (
 )
 
 
-def resolve_splits(problem: Problem, metric_columns: tuple[str, ...]) -> RunSplits:
+def resolve_splits(problem: Problem | TrainableProblem, metric_columns: tuple[str, ...]) -> RunSplits:
     """Which split chooses, and the test column of every metric column when the problem has a test split.
 
     A problem with ``evaluate_test`` gets ``report = "test"`` and ``test_<column>`` per metric
@@ -216,7 +216,11 @@ def build_plan(spec: SweepSpec, *, problem: Problem | TrainableProblem | None = 
     from paretosweep.methods_resolution import resolve_methods
 
     if problem is None:
-        problem = trainable_problem(spec) if spec.problem.trainable is not None else make_problem(spec.problem.name, dict(spec.problem.params))
+        if spec.problem.trainable is not None:
+            problem = trainable_problem(spec)
+        else:
+            assert spec.problem.name is not None  # the spec names a problem or a trainable
+            problem = make_problem(spec.problem.name, dict(spec.problem.params))
     if spec.problem.trainable is not None and spec.budget.pack_size not in (1, "auto"):
         raise ConfigError(
             f"`budget.pack_size: {spec.budget.pack_size}` packs several models into one trial, which needs a problem "

@@ -30,7 +30,7 @@ def resolve_trainable(path: str) -> Trainable:
     """
     found = import_object(path, field="problem.trainable", example="mymodule:train")
     check_trainable(found, f"`{path}` (`problem.trainable`)")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def check_trainable(function: Any, name: str) -> None:

@@ -234,4 +234,5 @@ def _write_progress(out: Path, trials: pa.Table, objectives: tuple[S.Objective, 
         rows["igd_plus"].append(None)  # this fake problem has no exact front
         rows["hv_ratio"].append(None)
         rows["clipped"].append(0)
+        rows["trials_stopped"].append(0)
     pq.write_table(pa.table(rows, schema=S.progress_schema().with_metadata(meta)), out / S.PROGRESS_FILE)

@@ -24,27 +24,31 @@ from paretosweep.frontier._indicators import (
     shared_reference_point,
 )
 from paretosweep.frontier._objective import Objective
-from paretosweep.frontier._pareto import maximise_flags, nan_rows, non_dominated_mask, to_minimization
+from paretosweep.frontier._pareto import crowding_distances, maximise_flags, nan_rows, non_dominated_mask, pareto_ranks, to_minimization
 from paretosweep.frontier._picks import PICKS, knee_distances, pick
 from paretosweep.frontier._seeds import (
     BOOKKEEPING_HPARAMS,
     FRONT_KINDS,
+    MEASURED_STATUSES,
     SeedGroups,
     configuration_front,
     configuration_keys,
     hparams_key,
     seed_groups,
+    usable_rows,
 )
 
 __all__ = [
     "BOOKKEEPING_HPARAMS",
     "FRONT_KINDS",
+    "MEASURED_STATUSES",
     "PICKS",
     "SeedGroups",
     "configuration_front",
     "configuration_keys",
     "hparams_key",
     "seed_groups",
+    "usable_rows",
     "ContributionEstimate",
     "HypervolumeEstimate",
     "Objective",
@@ -56,6 +60,7 @@ __all__ = [
     "hypervolume_monte_carlo",
     "additive_epsilon",
     "auto_reference_point",
+    "crowding_distances",
     "hv_contributions",
     "hypervolume",
     "igd_plus",
@@ -63,6 +68,7 @@ __all__ = [
     "maximise_flags",
     "nan_rows",
     "non_dominated_mask",
+    "pareto_ranks",
     "pick",
     "shared_reference_point",
     "to_minimization",

@@ -12,8 +12,9 @@ land on a lucky seed. The frontier is therefore computed over configuration mean
     \\mathrm{SE}_c = \\frac{\\mathrm{sd}(y_{c,1..n_c})}{\\sqrt{n_c}} \\quad (\\text{ddof}=1;
     \\text{ NaN for } n_c = 1)
 
-over the configuration's *usable* trials (completed, every value column finite). Pure
-numpy/pandas: the run store, ``compare`` and the dashboard share it.
+over the configuration's *usable* trials (:func:`usable_rows`: completed, or stopped early by the
+sweep's scheduler when none of the configuration's seeds completed; every value column finite).
+Pure numpy/pandas: the run store, ``compare`` and the dashboard share it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ import pandas as pd
 BOOKKEEPING_HPARAMS = ("attempts", "pack_id", "pack_size", "pack_seconds")
 #: Columns that identify a configuration (with the canonical hparams).
 CONFIGURATION_COLUMNS = ("kind", "scalarizer", "method", "weights", "lr")
+#: Statuses whose metrics measure a trained model: ``completed`` (its whole budget) and ``stopped``
+#: (ended at a rung by the early-stopping scheduler, ``paretosweep.sweep._pareto_asha``).
+MEASURED_STATUSES = ("completed", "stopped")
 
 
 def hparams_key(value: Any) -> str:
@@ -68,6 +72,23 @@ def configuration_keys(frame: pd.DataFrame) -> list[str]:
     return keys
 
 
+def usable_rows(frame: pd.DataFrame, finite: np.ndarray, *, statuses: Sequence[str] = MEASURED_STATUSES) -> np.ndarray:
+    """``[n]`` rows that count for the frontier: ``finite`` ones whose ``status`` is in ``statuses``.
+
+    A ``stopped`` row counts only when no row of its configuration completed: a configuration's
+    point is the mean over its fully trained seeds, over its stopped ones only when none completed,
+    never a mix of training lengths. ``statuses=("completed",)`` keeps fully trained trials only.
+    """
+    status = frame["status"].to_numpy()
+    completed = (status == "completed") & finite if "completed" in statuses else np.zeros(len(frame), dtype=bool)
+    stopped = (status == "stopped") & finite if "stopped" in statuses else np.zeros(len(frame), dtype=bool)
+    if stopped.any() and completed.any():
+        keys = configuration_keys(frame)
+        trained = {key for key, done in zip(keys, completed, strict=True) if done}
+        stopped &= np.asarray([key not in trained for key in keys], dtype=bool)
+    return np.asarray(completed | stopped, dtype=bool)
+
+
 @dataclass(frozen=True)
 class SeedGroups:
     """Usable trials grouped by configuration, in order of first appearance.
@@ -98,15 +119,14 @@ def seed_groups(frame: pd.DataFrame, value_columns: Sequence[str], usable: np.nd
         frame: trial rows (the columns of trials.parquet; ``seed`` is read when present).
         value_columns: the float columns to average (objectives, metrics); NaN entries of a
             usable row are left out of its column's mean.
-        usable: ``[n]`` rows that count (default: ``status == "completed"`` and every value
-            column finite).
+        usable: ``[n]`` rows that count (default: :func:`usable_rows` with every value column finite).
 
     Returns:
         The groups; empty arrays when no row is usable.
     """
     values = frame[list(value_columns)].to_numpy(dtype=np.float64, na_value=np.nan).reshape(len(frame), len(value_columns))
     if usable is None:
-        usable = (frame["status"] == "completed").to_numpy() & np.isfinite(values).all(axis=1)
+        usable = usable_rows(frame, np.isfinite(values).all(axis=1))
     positions = np.flatnonzero(usable)
     keys = configuration_keys(frame.iloc[positions]) if positions.size else []
     seeds = frame["seed"].to_numpy() if "seed" in frame.columns else np.zeros(len(frame))
@@ -130,7 +150,12 @@ FRONT_KINDS = ("scalarization", "method", "all")
 
 
 def configuration_front(
-    trials: pd.DataFrame, objectives: Sequence[Any], *, kind: str = "all", reported: Sequence[str] = ()
+    trials: pd.DataFrame,
+    objectives: Sequence[Any],
+    *,
+    kind: str = "all",
+    reported: Sequence[str] = (),
+    statuses: Sequence[str] = MEASURED_STATUSES,
 ) -> pd.DataFrame:
     """The non-dominated configurations of ``trials`` (seed means), as frontier.parquet lays them out.
 
@@ -143,6 +168,7 @@ def configuration_front(
         kind: ``scalarization`` or ``method`` keeps only that kind's trials first; ``all`` keeps every one.
         reported: more columns averaged over the same seeds (e.g. the objectives' ``test_*``
             columns); they never decide which rows are usable or non-dominated.
+        statuses: which trials count (:func:`usable_rows`); ``("completed",)``: fully trained ones only.
 
     Raises:
         UnknownNameError: an unknown ``kind``.
@@ -157,7 +183,7 @@ def configuration_front(
     columns = [o.column for o in objectives]
     extra = [c for c in reported if c not in columns]
     objective_values = rows[columns].to_numpy(dtype=np.float64, na_value=np.nan).reshape(len(rows), len(columns))
-    usable = (rows["status"] == "completed").to_numpy() & np.isfinite(objective_values).all(axis=1)
+    usable = usable_rows(rows, np.isfinite(objective_values).all(axis=1), statuses=statuses)
     groups = seed_groups(rows, [*columns, *extra], usable)
     if not len(groups.mean):
         return rows.iloc[:0].assign(n_seeds=pd.Series(dtype="int64"), seed_trial_ids=pd.Series(dtype=object))

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from paretosweep.frontier import (
+    MEASURED_STATUSES,
     SeedGroups,
     auto_reference_point,
     hv_contributions_auto,
@@ -26,6 +27,7 @@ from paretosweep.frontier import (
     non_dominated_mask,
     seed_groups,
     to_minimization,
+    usable_rows,
 )
 from paretosweep.results._exact_front import ExactFrontIndicators
 from paretosweep.results._meta import RunMeta
@@ -103,34 +105,38 @@ def contributions_with_label(
 _CONFIGURATION_READ = ("trial_id", "status", "kind", "scalarizer", "method", "weights", "lr", "hparams", "seed")
 
 
-def objective_values(table: pa.Table, objectives: Sequence[Objective]) -> tuple[np.ndarray, np.ndarray]:
-    """``[n, m]`` objective values of the trial rows (null = NaN) and the mask of usable completed rows."""
+def objective_values(
+    table: pa.Table, objectives: Sequence[Objective], *, statuses: Sequence[str] = MEASURED_STATUSES
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[n, m]`` objective values of the trial rows (null = NaN) and the mask of finite rows with a status in ``statuses``."""
     values = np.column_stack([table.column(o.column).to_numpy().astype(np.float64) for o in objectives]).reshape(
         table.num_rows, len(objectives)
     )
-    completed = np.array([s == "completed" for s in table.column("status").to_pylist()], dtype=bool)
-    return values, completed & ~nan_rows(values)
+    measured = np.array([s in statuses for s in table.column("status").to_pylist()], dtype=bool)
+    return values, measured & ~nan_rows(values)
 
 
-def configurations(table: pa.Table, meta: RunMeta) -> tuple[SeedGroups, np.ndarray]:
-    """The usable trials of ``table`` grouped by configuration (seeds averaged, see
+def configurations(table: pa.Table, meta: RunMeta, *, statuses: Sequence[str] = MEASURED_STATUSES) -> tuple[SeedGroups, np.ndarray]:
+    """The usable trials of ``table`` (``paretosweep.frontier.usable_rows``: completed, or stopped where no seed
+    of the configuration completed) grouped by configuration (seeds averaged, see
     ``paretosweep.frontier.seed_groups``) and the groups' mean objective values ``[g, m]``."""
-    _, usable = objective_values(table, meta.objectives)
+    _, finite = objective_values(table, meta.objectives, statuses=statuses)
     frame = table.select([*_CONFIGURATION_READ, *meta.metric_columns]).to_pandas()
-    groups = seed_groups(frame, meta.metric_columns, usable)
+    groups = seed_groups(frame, meta.metric_columns, usable_rows(frame, finite, statuses=statuses))
     index = [meta.metric_columns.index(o.column) for o in meta.objectives]
     return groups, groups.mean[:, index]
 
 
-def frontier_table(trials: pa.Table, meta: RunMeta) -> tuple[pa.Table, bytes]:
+def frontier_table(trials: pa.Table, meta: RunMeta, *, statuses: Sequence[str] = MEASURED_STATUSES) -> tuple[pa.Table, bytes]:
     """The non-dominated configurations (seed means) plus their HV contributions, and the contributions' label.
 
     A row is the configuration's lowest-seed trial with its metric columns replaced by the
     means over the configuration's usable seeds; ``n_seeds``, ``seed_trial_ids`` and each
-    objective's ``<column>_stderr`` follow ``hv_contribution``.
+    objective's ``<column>_stderr`` follow ``hv_contribution``. ``statuses=("completed",)``
+    leaves out the trials the scheduler stopped (``--completed-only``).
     """
     directions = [o.direction for o in meta.objectives]
-    groups, points = configurations(trials, meta)
+    groups, points = configurations(trials, meta, statuses=statuses)
     mask = non_dominated_mask(points, directions=directions)
     contrib, label = contributions_with_label(points[mask], directions=directions, reference_point=meta.reference_point)
     front = trials.take(pa.array(groups.representative[mask], pa.int64()))
@@ -162,7 +168,8 @@ def progress_row(
     return {
         "trials_done": table.num_rows,
         "trials_completed": statuses.count("completed"),
-        "trials_failed": table.num_rows - statuses.count("completed"),
+        "trials_failed": statuses.count("failed") + statuses.count("diverged"),
+        "trials_stopped": statuses.count("stopped"),
         "compute_seconds": float(np.nansum(seconds)),
         **frontier_columns(points, directions=[o.direction for o in meta.objectives], reference_point=reference_point, exact=exact),
     }

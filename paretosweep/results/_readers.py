@@ -21,6 +21,7 @@ from paretosweep.results._schema import (
     TRIAL_FIELDS,
     TRIALS_FILE,
     Objective,
+    frontier_schema,
     objectives_from_json,
     trials_schema,
 )
@@ -48,9 +49,25 @@ def load_trials(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | N
     return load_table(*_run_file(path, TRIALS_FILE, filesystem))
 
 
-def load_frontier(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> pd.DataFrame:
-    """frontier.parquet of a run directory (or the file itself) as a DataFrame."""
-    return load_table(*_run_file(path, FRONTIER_FILE, filesystem))
+def load_frontier(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None, completed_only: bool = False) -> pd.DataFrame:
+    """frontier.parquet of a run directory (or the file itself) as a DataFrame.
+
+    Its rows are completed trials and trials the scheduler stopped early (``status`` says which).
+    ``completed_only``: the frontier of the fully trained trials alone, computed from the run's
+    trials.parquet (``path`` is then the run directory, or a file in it) at the run's reference point.
+    """
+    if not completed_only:
+        return load_table(*_run_file(path, FRONTIER_FILE, filesystem))
+    from paretosweep.results._progress import frontier_table
+
+    text = os.fspath(path)
+    fs, resolved = resolve(text, filesystem)
+    root = resolved.rsplit("/", 1)[0] if resolved.endswith(".parquet") else resolved
+    stored = read_stored_run(fs, root, text)
+    front, _ = frontier_table(stored.trials, stored.meta, statuses=("completed",))
+    frame = front.cast(frontier_schema(stored.meta.metric_columns, [o.column for o in stored.meta.objectives])).to_pandas()
+    frame.attrs["objectives"] = stored.meta.objectives
+    return frame
 
 
 def load_progress(path: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> pd.DataFrame:

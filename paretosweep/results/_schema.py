@@ -3,7 +3,8 @@
 A run directory holds three files (see ``../shared/DESIGN.md``):
 
 * ``trials.parquet``   one row per trial, every status included;
-* ``frontier.parquet`` the non-dominated completed trials plus ``hv_contribution``;
+* ``frontier.parquet`` the non-dominated measured trials (completed, or ``stopped`` early by the
+  sweep's scheduler, their ``status`` says which) plus ``hv_contribution``;
 * ``progress.parquet`` trials done, compute spent and hypervolume over time;
 * ``exact_front.parquet`` (only when the problem knows its exact front) a dense sample of that
   front, one float64 column per objective column; read back on resume so ``igd_plus`` and
@@ -55,7 +56,8 @@ META_SPLITS = b"paretosweep.splits"
 #: Prefix of the column holding a metric's value on the test split: ``test_left_acc``.
 TEST_PREFIX = "test_"
 
-STATUSES = ("completed", "failed", "diverged")
+#: ``stopped``: ended at a rung by the early-stopping scheduler (``scheduler:``), its last metrics, ``epochs_done`` and checkpoint kept.
+STATUSES = ("completed", "failed", "diverged", "stopped")
 KINDS = ("scalarization", "method")
 
 #: Fixed columns of trials.parquet / frontier.parquet, in order.
@@ -107,6 +109,7 @@ PROGRESS_FIELDS: tuple[pa.Field, ...] = (
     pa.field("igd_plus", pa.float64()),  # IGD+ of the non-dominated set to the exact front (else null)
     pa.field("hv_ratio", pa.float64()),  # hypervolume / that of the exact front, same reference point
     pa.field("clipped", pa.int64()),  # completed points not better than the reference point in every objective
+    pa.field("trials_stopped", pa.int64()),  # stopped early by the scheduler (their compute is in compute_seconds)
 )
 #: The progress columns every schema-version-1 file has (files written before the four above).
 PROGRESS_BASE_FIELDS: tuple[pa.Field, ...] = PROGRESS_FIELDS[:8]

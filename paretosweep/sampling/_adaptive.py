@@ -261,11 +261,17 @@ class AdaptiveSampler:
         self.last_retest = np.asarray([0] * out.shape[0] + counts, dtype=int)
         return np.concatenate([out, np.asarray(retest).reshape(-1, self.m)]) if retest else out
 
-    def tell(self, weights: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray) -> None:
+    def tell(
+        self, weights: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray, *, stopped: np.ndarray | None = None
+    ) -> None:
         """Results of one weight vector: ``[m]`` or ``[r, m]`` objective values (minimisation; NaN if failed).
 
-        Each row is one trial (a seed); the sampler works on their mean (:mod:`._noise`).
+        Each row is one trial (a seed); the sampler works on their mean (:mod:`._noise`). A row the
+        scheduler ``stopped`` is a measured point, of a model it outranked at a rung: it is used as
+        the run's frontier uses it (a point like any other, the weight vector explored), so the
+        sampler does not spend trials again where the scheduler found the front is not.
         """
+        del stopped  # the values of a stopped trial count as measured (see above)
         rows = np.asarray(values, dtype=np.float64).reshape(-1, self.m)
         for row in rows:
             self.weights.append(np.asarray(weights, dtype=np.float64).reshape(self.m))

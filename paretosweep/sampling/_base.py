@@ -3,7 +3,9 @@
 A sampler knows nothing of trials, seeds, Ray or Parquet. It proposes weight vectors on the
 simplex (``[k, m]`` arrays, every row summing to 1) and receives, for each one it asked, the
 objective values of its trials in *minimisation form* (``max`` objectives negated; a NaN row
-for a trial that failed, diverged or was lost). The Tune searcher
+for a trial that failed, diverged or was lost). With a ``scheduler``, ``tell`` also gets
+``stopped``: which rows come from trials stopped early at a rung (the values of a partly trained
+model, which the scheduler found outranked there); it is passed only when some row is stopped. The Tune searcher
 (:class:`paretosweep.sweep.SamplerSearcher`) turns each weight vector into its trials (seeds ×
 learning rates) and tells the sampler once all of them finished.
 """
@@ -54,8 +56,9 @@ class Sampler(Protocol):
         """
         ...
 
-    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray) -> None:
-        """The results of an asked weight vector: ``[r, m]`` values in minimisation form (NaN: failed)."""
+    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray, *, stopped: np.ndarray | None = None) -> None:
+        """The results of an asked weight vector: ``[r, m]`` values in minimisation form (NaN: failed);
+        ``stopped``: ``bool [r]``, the rows of trials the scheduler stopped early (None: none)."""
         ...
 
 
@@ -94,5 +97,5 @@ class StaticSampler:
         self._next += out.shape[0]
         return out.copy()
 
-    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray) -> None:
-        del weights, values  # a fixed design does not learn from results
+    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray, *, stopped: np.ndarray | None = None) -> None:
+        del weights, values, stopped  # a fixed design does not learn from results

@@ -96,7 +96,7 @@ def make_sampler(
             directions=[d for _, d in objectives],
             study_name=spec.name,
             journal=journal_path(study_dir),
-            stored=[StoredResult(tuple(row["weights"]), _raw_values(row, columns)) for row in stored],
+            stored=[StoredResult(tuple(row["weights"]), _raw_values(row, columns), row.get("status") == "stopped") for row in stored],
         )
     raise ConfigError(f"Unknown `sampler.name` `{s.name}`.")  # the spec's validation refuses it first
 

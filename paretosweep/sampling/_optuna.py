@@ -144,10 +144,12 @@ def resumed_seed(seed: int, n_stored: int) -> int:
 
 @dataclass(frozen=True)
 class StoredResult:
-    """A weight vector a run already trained, and its objective values (None: failed or diverged)."""
+    """A weight vector a run already trained, and its objective values (None: failed or diverged);
+    ``stopped``: the scheduler stopped it early (added to a warm-started study as ``PRUNED``)."""
 
     weights: tuple[float, ...]
     values: tuple[float, ...] | None
+    stopped: bool = False
 
 
 class OptunaSampler:
@@ -247,8 +249,14 @@ class OptunaSampler:
         """Optuna never asks a weight vector again."""
         return 0
 
-    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray) -> None:
-        """The result of an asked weight vector: ``[1, m]`` minimisation-form values (NaN: the trial failed)."""
+    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray, *, stopped: np.ndarray | None = None) -> None:
+        """The result of an asked weight vector: ``[1, m]`` minimisation-form values (NaN: the trial failed).
+
+        A trial the scheduler ``stopped`` is told as Optuna's ``PRUNED`` (what Optuna's own pruners
+        make of a trial stopped early), not as ``COMPLETE`` with the values of a partly trained
+        model: NSGA-II and the GP sampler then learn only from fully trained trials, and
+        multi-objective TPE counts a pruned trial among the worse ones. Its values stay in trials.parquet.
+        """
         import optuna
 
         numbers = self._pending.get(weight_key(weights))
@@ -256,7 +264,9 @@ class OptunaSampler:
             raise KeyError(f"The Optuna sampler did not ask for weights {list(weights)}; it cannot be told their result.")
         number = numbers.pop(0)  # asked twice (a corner after the floor): told in the order asked
         row = np.asarray(values, dtype=np.float64).reshape(-1, self.m)[0]
-        if np.isfinite(row).all():
+        if stopped is not None and bool(np.asarray(stopped).reshape(-1)[0]):
+            self.study.tell(number, state=optuna.trial.TrialState.PRUNED)
+        elif np.isfinite(row).all():
             signs = np.array([-1.0 if d == "max" else 1.0 for d in self.directions])
             self.study.tell(number, (row * signs).tolist())
         else:
@@ -323,10 +333,11 @@ class OptunaSampler:
             return
         space = self._space()
         for result in stored:
-            done = result.values is not None and all(math.isfinite(v) for v in result.values)
+            done = not result.stopped and result.values is not None and all(math.isfinite(v) for v in result.values)
+            state = optuna.trial.TrialState.COMPLETE if done else optuna.trial.TrialState.FAIL
             study.add_trial(
                 optuna.trial.create_trial(
-                    state=optuna.trial.TrialState.COMPLETE if done else optuna.trial.TrialState.FAIL,
+                    state=optuna.trial.TrialState.PRUNED if result.stopped else state,
                     values=list(result.values) if done else None,  # type: ignore[arg-type]
                     params=simplex_to_unit(result.weights, floor=self.floor),
                     distributions=space,

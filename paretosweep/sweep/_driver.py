@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -19,10 +20,13 @@ from paretosweep.results import RunStore, retain_checkpoints
 from paretosweep.sampling import make_sampler
 from paretosweep.sweep._ray import concurrency, ray_for
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
+from paretosweep.sweep._warm_start import shared_checkpoint
 from paretosweep.trainables import Trainable, resolve_trainable
 
 if TYPE_CHECKING:
     import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 # every epoch of a trial checkpoints and Tune keeps one per trial: its "excessive snapshot" warning would fire constantly
@@ -47,6 +51,10 @@ class SweepSummary:
     clipped: int = 0
     #: ``trial_id: error`` of the first trial (by finish time) that failed or diverged, if any
     first_error: str | None = None
+    #: trials the scheduler stopped early (status ``stopped``; not counted in ``failed``)
+    stopped: int = 0
+    #: what the user should know about the scheduler's run (e.g. a trainable that reported once), else None
+    scheduler_note: str | None = None
 
 
 def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
@@ -148,19 +156,22 @@ def run_sweep(
         recorder = SweepRecorder(store, status, on_progress=on_progress)
         try:
             if any(t.trial_id not in done for t in plan.trials) or plan.max_trials > len(plan.trials):
-                tuner(spec, plan, store, recorder, trainable=trainable).fit()
+                warm = shared_checkpoint(spec, trainable) if spec.warm_start is not None else None
+                tuner(spec, plan, store, recorder, trainable=trainable, warm=warm).fit()
         finally:
             recorder.flush()
         retain_checkpoints(store, spec.checkpoints.keep)
     trials = store.read_trials()
     completed = int((trials["status"] == "completed").sum()) if len(trials) else 0
+    stopped = int((trials["status"] == "stopped").sum()) if len(trials) else 0
+    note = scheduler_note(spec, trials)
     return SweepSummary(
         run_dir=spec.run_dir,
         planned=plan.max_trials,
         ran=len(trials) - len(done),
         skipped=len(done),
         completed=completed,
-        failed=len(trials) - completed,
+        failed=len(trials) - completed - stopped,
         frontier_size=status.frontier_size,
         hypervolume=status.hypervolume,
         wall_seconds=time.monotonic() - started,
@@ -168,23 +179,45 @@ def run_sweep(
         reference_rule=store.reference_rule,
         clipped=status.clipped,
         first_error=first_error(trials),
+        stopped=stopped,
+        scheduler_note=note,
     )
 
 
-def tuner(spec: SweepSpec, plan: Plan, store: RunStore, recorder: SweepRecorder, *, trainable: Trainable | None = None) -> Any:
-    """The Ray Tune ``Tuner`` of the sweep, its results going to ``recorder`` (and the spec's tracking callbacks)."""
+def scheduler_note(spec: SweepSpec, trials: pd.DataFrame) -> str | None:
+    """The scheduler's warning for this run's rows (logged too), e.g. trials that reported fewer epochs than it assumes."""
+    if spec.scheduler is None or not len(trials):
+        return None
+    from paretosweep.sweep._pareto_asha import report_count_note, rung_epochs
+
+    s = spec.scheduler
+    rungs = rung_epochs(s.grace_epochs, s.reduction_factor, spec.budget.epochs)
+    note = report_count_note(trials.to_dict("records"), epochs=spec.budget.epochs, rungs=rungs)
+    if note is not None:
+        logger.warning(note)
+    return note
+
+
+def tuner(
+    spec: SweepSpec, plan: Plan, store: RunStore, recorder: SweepRecorder, *, trainable: Trainable | None = None, warm: str | None = None
+) -> Any:
+    """The Ray Tune ``Tuner`` of the sweep, its results going to ``recorder`` (and the spec's tracking callbacks);
+    ``warm``: the shared warm start's checkpoint, where every trial starts."""
     from ray import tune
 
     from paretosweep.sweep._callbacks import tracking_callbacks
+    from paretosweep.sweep._pareto_asha import scheduler_for
     from paretosweep.sweep._trainable import run_trial
 
     rows = store.read_trials().to_dict("records") if len(store) else []
     search_alg, num_samples = searcher_for(spec, plan, rows, study_dir=spec.run_dir)
+    objectives = [(o.column, o.direction) for o in plan.objectives]
     storage = spec.run_dir if "://" in spec.run_dir else str(Path(spec.run_dir).resolve())
     return tune.Tuner(
-        tune.with_resources(tune.with_parameters(run_trial, spec=spec, train_fn=trainable), {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}),
+        tune.with_resources(tune.with_parameters(run_trial, spec=spec, train_fn=trainable, warm=warm), {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}),
         tune_config=tune.TuneConfig(
             search_alg=search_alg,
+            scheduler=scheduler_for(spec.scheduler, objectives, max_epochs=spec.budget.epochs, stored=rows),
             num_samples=num_samples,
             max_concurrent_trials=concurrency(spec),
             reuse_actors=True,
@@ -243,10 +276,10 @@ def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def first_error(trials: pd.DataFrame) -> str | None:
-    """``trial_id: error`` of the first trial, by finish time, that did not complete (None if all did)."""
+    """``trial_id: error`` of the first trial, by finish time, that failed or diverged (None if none did; stopped ones are fine)."""
     if not len(trials) or "status" not in trials:
         return None
-    bad = trials[trials["status"] != "completed"]
+    bad = trials[~trials["status"].isin(("completed", "stopped"))]
     if not len(bad):
         return None
     if "finished_at" in bad:

@@ -1,6 +1,7 @@
 """A Ray Tune callback, in the driver process, that is the only writer of a run's Parquet.
 
-Every finished trial — completed, diverged, failed inside the trainable, or lost with its worker —
+Every finished trial — completed, diverged, failed inside the trainable, lost with its worker, or
+stopped at a rung by the scheduler (the row its last report carried, with its newest checkpoint) —
 becomes exactly one row, ingested idempotently by trial id; a packed trial's rows arrive in one
 result and are ingested together. Files are rewritten in batches, and once more at the end. A
 rewrite costs time that grows with the run (the whole ``trials.parquet`` is written again, the
@@ -23,7 +24,7 @@ from ray.tune import Callback
 
 from paretosweep.planning import TrialConfig
 from paretosweep.results import RunStore, relative_checkpoint, write_trial_log
-from paretosweep.sweep._trainable import ROW_KEY, TRACEBACK_KEY
+from paretosweep.sweep._trainable import ROW_KEY, TRACEBACK_KEY, stopped_row
 
 
 @dataclass
@@ -32,7 +33,8 @@ class SweepStatus:
 
     planned: int
     done: int = 0
-    failed: int = 0
+    failed: int = 0  # failed, diverged or lost
+    stopped: int = 0  # stopped early by the scheduler (counted in ``done`` too)
     hypervolume: float | None = None
     frontier_size: int = 0
     hypervolume_method: str | None = None  # "exact", or "monte_carlo" (then see hypervolume_stderr)
@@ -80,7 +82,8 @@ class SweepRecorder(Callback):
         self._recorded.update(fresh)
         added = self.store.ingest(fresh.values())
         self.status.done += len(fresh)
-        self.status.failed += sum(row["status"] != "completed" for row in fresh.values())
+        self.status.failed += sum(row["status"] not in ("completed", "stopped") for row in fresh.values())
+        self.status.stopped += sum(row["status"] == "stopped" for row in fresh.values())
         self._unflushed += added
         if not self._flush_if_due() and self.on_progress is not None:
             self.on_progress(self.status)
@@ -133,6 +136,20 @@ class SweepRecorder(Callback):
                 if log and row["trial_id"] not in self._recorded:
                     write_trial_log(fs, root, row["trial_id"], log)
             self._record(rows)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        """A trial the scheduler stopped: the row of its last report (status ``stopped``) and its newest checkpoint.
+
+        Tune calls this once the checkpoint of that report is stored; a trial that ended normally
+        was recorded from its last report already (``on_trial_result``).
+        """
+        config = trial.config.get("trial") if isinstance(trial.config, dict) else None
+        row = stopped_row(getattr(trial, "last_result", None))
+        if config is None or row is None or config["trial_id"] in self._recorded:
+            return
+        checkpoint = getattr(trial, "checkpoint", None)
+        row["checkpoint"] = relative_checkpoint(checkpoint.path) if checkpoint is not None else None
+        self._record([row])
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         """A trial whose worker died (or whose trainable escaped our handler) is recorded as failed."""

@@ -6,7 +6,9 @@ a time and hands out its trials (``budget.seeds_per_weight`` seeds × ``budget.l
 weight vector asked again is a re-test: one trial per learning rate on the next new seed
 (``spec.seed + seeds_per_weight + r - 1`` for its r-th re-test). Once every trial of a weight
 vector has finished, the sampler is told their objective values (minimisation form; NaN for a
-trial that did not complete). Comparison-method trials are handed out first and told nothing.
+trial that failed, diverged or was lost). A trial the scheduler stopped is told its values at the
+epoch it stopped, flagged with ``tell(..., stopped=[...])`` (passed only when a row is stopped).
+Comparison-method trials are handed out first and told nothing.
 
 A resumed run's stored trials are not run again: a weight vector whose trials are all stored is
 told their stored results at once, and the sampler goes on from there. ``suggest`` returns None
@@ -28,15 +30,15 @@ from ray.tune.search import Searcher
 
 from paretosweep.planning import TrialConfig
 from paretosweep.sampling import Sampler, weight_key
-from paretosweep.sweep._trainable import ROW_KEY
+from paretosweep.sweep._trainable import ROW_KEY, stopped_row
 
 #: ``trials_for(weights, repeat)``: the trials of a weight vector asked for the ``repeat``-th time (0 first).
 TrialsFor = Callable[[np.ndarray, int], Sequence[TrialConfig]]
 
 
 def minimised_values(row: Mapping[str, Any] | None, objectives: Sequence[tuple[str, str]]) -> list[float]:
-    """A row's objective values in minimisation form; NaN unless the trial completed."""
-    if row is None or row.get("status") != "completed":
+    """A row's objective values in minimisation form; NaN unless the trial completed or was stopped by the scheduler."""
+    if row is None or row.get("status") not in ("completed", "stopped"):
         return [math.nan] * len(objectives)
     out = []
     for column, direction in objectives:
@@ -53,6 +55,7 @@ class _Asked:
     weights: np.ndarray
     waiting: set[str]
     values: dict[str, list[float]] = field(default_factory=dict)
+    stopped: dict[str, bool] = field(default_factory=dict)
 
 
 class SamplerSearcher(Searcher):
@@ -133,8 +136,14 @@ class SamplerSearcher(Searcher):
             return
         asked.waiting.discard(trial_id)
         asked.values[trial_id] = minimised_values(row, self._objectives)
+        asked.stopped[trial_id] = row is not None and row.get("status") == "stopped"
         if not asked.waiting:
-            self.sampler.tell(asked.weights, np.asarray(list(asked.values.values()), dtype=np.float64))
+            values = np.asarray(list(asked.values.values()), dtype=np.float64)
+            stopped = np.asarray([asked.stopped[t] for t in asked.values], dtype=bool)
+            if stopped.any():
+                self.sampler.tell(asked.weights, values, stopped=stopped)
+            else:
+                self.sampler.tell(asked.weights, values)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         """Tell the trial's row (a lost trial counts as failed) to its weight vector's group."""
@@ -142,8 +151,8 @@ class SamplerSearcher(Searcher):
         if config is None:
             return
         row = None
-        if result is not None and not error and ROW_KEY in result:
-            row = json.loads(result[ROW_KEY])
+        if result is not None and not error:
+            row = json.loads(result[ROW_KEY]) if ROW_KEY in result else stopped_row(result)
         self._finish(config["trial_id"], row)
 
     def save(self, checkpoint_path: str) -> None:

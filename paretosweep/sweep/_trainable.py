@@ -10,10 +10,14 @@ A worker or node that dies is retried by Tune itself (``FailureConfig(max_failur
 from the last checkpoint Tune stored. Every trial, the built-in problems' included, is a function
 trainable ``train(ctx)`` on a :class:`paretosweep.TrialContext`; checkpoints reported with
 ``ctx.report(..., checkpoint=obj)`` go through Tune's checkpointing (:class:`RayCheckpoints`).
+With a ``scheduler``, every epoch's report also carries the row the trial would be stored with if
+the scheduler stopped it there (``paretosweep_row_so_far``, status ``stopped``): a trial Tune ends
+never reaches its last report, so the driver stores that row instead (:func:`stopped_row`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tempfile
@@ -31,6 +35,7 @@ from paretosweep.planning import TrialConfig
 from paretosweep.problems import make_problem_cached
 from paretosweep.results import CHECKPOINT_FILE
 from paretosweep.trainables import Trainable, resolve_trainable, trainable_problem
+from paretosweep.sweep._warm_start import warm_payload
 from paretosweep.trial import TrainableError, TrialOutcome, make_context, run_in_context, train_problem
 
 T = TypeVar("T")
@@ -38,6 +43,20 @@ T = TypeVar("T")
 ROW_KEY = "paretosweep_row"
 #: Row key of a failed trial's full traceback: the recorder writes it to ``logs/<trial_id>.log``, not to Parquet.
 TRACEBACK_KEY = "traceback"
+#: Result key of a running report (with a scheduler): the JSON row of the trial as if stopped at this epoch.
+SO_FAR_KEY = "paretosweep_row_so_far"
+
+
+def stopped_row(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The row of a trial that Tune ended at ``result`` (its last one), or None if it ended normally or never reported.
+
+    Tune marks the result at which a scheduler stopped a trial with ``done``; such a result is a
+    running report (no :data:`ROW_KEY`), and with a scheduler it holds :data:`SO_FAR_KEY`.
+    """
+    if not result or ROW_KEY in result or SO_FAR_KEY not in result or not result.get("done"):
+        return None
+    row: dict[str, Any] = json.loads(result[SO_FAR_KEY])
+    return row
 
 
 def _device(gpus: float) -> torch.device:
@@ -80,12 +99,14 @@ def outcome_row(
 
 def trial_hparams(spec: SweepSpec, trial: TrialConfig) -> dict[str, Any]:
     """The hyper-parameters stored with a trial (scalarizer or method settings, optimiser)."""
-    common = {
+    common: dict[str, Any] = {
         "optimizer": spec.budget.optimizer,
         "lr": trial.lr,
         "epochs": spec.budget.epochs,
         "steps_per_epoch": spec.budget.steps_per_epoch,
     }
+    if spec.warm_start is not None:  # the trial trained the epochs after the shared ones
+        common["warm_start"] = spec.warm_start.model_dump(mode="json")
     if trial.kind == "scalarization":
         return {**common, **spec.scalarizer.model_dump(mode="json"), "scalarizer": spec.scalarizer.name}
     return {**common, "method": trial.method, **trial.method_params}
@@ -182,21 +203,26 @@ def _report_member_checkpoints(trials: list[TrialConfig], outcomes: list[TrialOu
 class RayCheckpoints:
     """``ctx.report``'s sink in a Ray worker: ``tune.report``, a checkpoint saved with ``torch.save``
     into a fresh directory handed to Tune (which copies it to the run's storage, local or a pyarrow
-    URI, and keeps the newest). The last checkpoint's bytes stay here too, for a retry in this worker."""
+    URI, and keeps the newest). The last checkpoint's bytes stay here too, for a retry in this worker.
+    ``so_far`` (set with a scheduler): the trial's row as if stopped now, sent with every report."""
 
     def __init__(self) -> None:
         self.last: bytes | None = None
+        self.so_far: Callable[[], dict[str, Any]] | None = None
 
     def __call__(self, metrics: dict[str, float], checkpoint: Any) -> None:
+        sent: dict[str, Any] = {**metrics, "trial_status": "running"}
+        if self.so_far is not None:
+            sent[SO_FAR_KEY] = json.dumps(self.so_far())
         if checkpoint is None:
-            tune.report({**metrics, "trial_status": "running"})
+            tune.report(sent)
             return
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         self.last = buffer.getvalue()
         with tempfile.TemporaryDirectory(prefix="paretosweep-ckpt-") as folder:
             (Path(folder) / CHECKPOINT_FILE).write_bytes(self.last)
-            tune.report({**metrics, "trial_status": "running"}, checkpoint=tune.Checkpoint.from_directory(folder))
+            tune.report(sent, checkpoint=tune.Checkpoint.from_directory(folder))
 
     def restored(self) -> dict[str, Any] | None:
         """The checkpoint to continue from: this worker's last one (an in-process retry), else the one
@@ -213,7 +239,8 @@ class RayCheckpoints:
 
 def load_payload(source: Any) -> dict[str, Any]:
     """A saved checkpoint (``torch.load`` of what ``ctx.report`` wrapped); any object the trainable saved."""
-    return torch.load(source, map_location="cpu", weights_only=False)  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = torch.load(source, map_location="cpu", weights_only=False)
+    return loaded
 
 
 def _trainable_for(spec: SweepSpec, trainable: Trainable | None) -> tuple[Trainable, Callable[[], Any], str]:
@@ -227,11 +254,18 @@ def _trainable_for(spec: SweepSpec, trainable: Trainable | None) -> tuple[Traina
 
 
 def _run_one(
-    spec: SweepSpec, trial: TrialConfig, trainable: Trainable | None, device: torch.device
+    spec: SweepSpec,
+    trial: TrialConfig,
+    trainable: Trainable | None,
+    device: torch.device,
+    so_far: Callable[[TrialOutcome, int], dict[str, Any]] | None = None,
+    warm: str | None = None,
 ) -> tuple[TrialOutcome, int]:
     """Run one trial's trainable, retrying a crash up to ``spec.max_retries`` times from its last checkpoint.
 
     A misuse of the context (:class:`TrainableError`) is not retried: the same code would fail the same way.
+    ``so_far(outcome, attempts)``: the row of the trial stopped with ``outcome`` (sent with each report).
+    ``warm``: the shared warm start's checkpoint, where a trial with none of its own starts.
     """
     sink = RayCheckpoints()
     attempts, spent = 0, 0.0
@@ -240,7 +274,12 @@ def _run_one(
         started = time.perf_counter()
         try:
             function, describe, name = _trainable_for(spec, trainable)
-            ctx = make_context(trial, spec, describe(), device=device, sink=sink, name=name, restored=sink.restored())
+            restored = sink.restored()
+            if restored is None and warm is not None:
+                restored = warm_payload(warm)
+            ctx = make_context(trial, spec, describe(), device=device, sink=sink, name=name, restored=restored)
+            if so_far is not None:
+                sink.so_far = _stopped_here(ctx, so_far, attempts, spent, started)
             outcome = run_in_context(function, ctx, name=name)
             outcome.train_seconds += spent
             return outcome, attempts
@@ -254,8 +293,30 @@ def _run_one(
             return outcome, attempts
 
 
-def run_trial(config: dict[str, Any], spec: SweepSpec, train_fn: Trainable | None = None) -> None:
-    """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec, train_fn=...)``).
+def _stopped_here(
+    ctx: Any, row_of: Callable[[TrialOutcome, int], dict[str, Any]], attempts: int, spent: float, started: float
+) -> Callable[[], dict[str, Any]]:
+    """The row of the trial if it stopped after the report being sent: its outcome so far, status ``stopped``."""
+
+    def row() -> dict[str, Any]:
+        mean, final = ctx.effective_weights()
+        outcome = dataclasses.replace(
+            ctx.outcome,
+            status="stopped",
+            effective_weights_mean=mean,
+            effective_weights_final=final,
+            train_seconds=spent + time.perf_counter() - started,
+            history=list(ctx.outcome.history),
+            metrics=dict(ctx.outcome.metrics),
+            test_metrics=dict(ctx.outcome.test_metrics),
+        )
+        return row_of(outcome, attempts)
+
+    return row
+
+
+def run_trial(config: dict[str, Any], spec: SweepSpec, train_fn: Trainable | None = None, warm: str | None = None) -> None:
+    """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec, train_fn=..., warm=...)``).
 
     ``config`` is ``{"trial": {...}}`` (one trial, one row) or ``{"pack": [{...}, ...]}``
     (a packed trial, see :func:`run_pack`). ``train_fn`` is a function passed in Python
@@ -268,7 +329,12 @@ def run_trial(config: dict[str, Any], spec: SweepSpec, train_fn: Trainable | Non
     started_at = time.time()
     device, node, device_name = _placement(spec)
     hparams = trial_hparams(spec, trial)
-    outcome, attempts = _run_one(spec, trial, train_fn, device)
+
+    def so_far(outcome: TrialOutcome, attempts: int) -> dict[str, Any]:
+        known = {**hparams, "attempts": attempts, **outcome.method_hparams}
+        return outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=known)
+
+    outcome, attempts = _run_one(spec, trial, train_fn, device, so_far if spec.scheduler is not None else None, warm=warm)
     hparams["attempts"] = attempts
     hparams.update(outcome.method_hparams)  # every option of the method, defaults included
     row = outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams)

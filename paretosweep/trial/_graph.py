@@ -27,5 +27,5 @@ def graph_leaves(outputs: Iterable[Tensor]) -> list[Tensor]:
         variable = getattr(node, "variable", None)
         if isinstance(variable, torch.Tensor):
             leaves.setdefault(id(variable), variable)
-        stack.extend(next_node for next_node, _ in node.next_functions)
+        stack.extend(next_node for next_node, _ in node.next_functions if next_node is not None)
     return list(leaves.values())

@@ -39,7 +39,7 @@ def _representation_module(ctx: TrialContext, problem: Problem, model: nn.Module
             f"Method `{ctx.method}` needs the shared representation, but problem `{getattr(problem, 'name', '?')}` has no "
             "`shared_representation(model)`; add it or set `upper_bound: false`."
         )
-    return problem.shared_representation(model)  # type: ignore[attr-defined,no-any-return]
+    return problem.shared_representation(model)  # type: ignore[attr-defined]
 
 
 def train_problem(ctx: TrialContext) -> None:

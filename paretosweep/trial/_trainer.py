@@ -40,9 +40,9 @@ def make_context(
     restored: Mapping[str, Any] | None = None,
 ) -> TrialContext:
     """The context of ``trial``; ``described`` is the Problem object (its loop reads it as ``ctx.problem``) or a trainable's tasks."""
-    objectives = resolve_objectives(spec, described)  # type: ignore[arg-type]
+    objectives = resolve_objectives(spec, described)
     metric_columns = tuple(column(t.name, m.name) for t in described.tasks for m in t.metrics)
-    splits = resolve_splits(described, metric_columns)  # type: ignore[arg-type]
+    splits = resolve_splits(described, metric_columns)
     return TrialContext(
         trial,
         spec,
