@@ -58,9 +58,9 @@ def run(
     """Run a sweep: plan, train every trial on Ray Tune, write the frontier to Parquet."""
     from paretosweep.cli_progress import SweepProgress, print_plan
     from paretosweep.config import as_spec
+    from paretosweep.imports import extend_import_path
     from paretosweep.planning import build_plan
     from paretosweep.preflight import preflight
-    from paretosweep.imports import extend_import_path
 
     try:
         validated = as_spec(spec)

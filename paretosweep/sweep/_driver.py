@@ -214,7 +214,10 @@ def tuner(
     objectives = [(o.column, o.direction) for o in plan.objectives]
     storage = spec.run_dir if "://" in spec.run_dir else str(Path(spec.run_dir).resolve())
     return tune.Tuner(
-        tune.with_resources(tune.with_parameters(run_trial, spec=spec, train_fn=trainable, warm=warm), {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}),
+        tune.with_resources(
+            tune.with_parameters(run_trial, spec=spec, train_fn=trainable, warm=warm),
+            {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
+        ),
         tune_config=tune.TuneConfig(
             search_alg=search_alg,
             scheduler=scheduler_for(spec.scheduler, objectives, max_epochs=spec.budget.epochs, stored=rows),
@@ -238,8 +241,8 @@ def trial_dirname(trial: Any) -> str:
     """A trial's directory under ``_tune/<experiment>/``: its trial id (a packed trial's: its pack id)."""
     config = trial.config
     if "pack" in config:
-        from paretosweep.sweep._trainable import pack_id
         from paretosweep.planning import TrialConfig
+        from paretosweep.sweep._trainable import pack_id
 
         return pack_id([TrialConfig.from_dict(c) for c in config["pack"]])
     return str(config["trial"]["trial_id"])

@@ -34,8 +34,8 @@ from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
 from paretosweep.problems import make_problem_cached
 from paretosweep.results import CHECKPOINT_FILE
-from paretosweep.trainables import Trainable, resolve_trainable, trainable_problem
 from paretosweep.sweep._warm_start import warm_payload
+from paretosweep.trainables import Trainable, resolve_trainable, trainable_problem
 from paretosweep.trial import TrainableError, TrialOutcome, make_context, run_in_context, train_problem
 
 T = TypeVar("T")

@@ -43,9 +43,9 @@ from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig, build_scalarizer
 from paretosweep.problems import Problem, has_test_split
 from paretosweep.trial._held_out import as_test_metrics
-from paretosweep.trial._stacked import CPU_GROUP, LossModule, flat_parameters, load_member, member_groups, packed_hook
 from paretosweep.trial._outcome import TrialOutcome
 from paretosweep.trial._problem_loop import make_optimizer
+from paretosweep.trial._stacked import CPU_GROUP, LossModule, flat_parameters, load_member, member_groups, packed_hook
 from paretosweep.trial._trainer import Report, train_trial
 
 logger = logging.getLogger(__name__)

@@ -74,6 +74,7 @@ def test_adaptive_sweep_hands_out_packs_and_its_sampler_gets_every_result(
     stored = sorted(tuple(round(v, 9) for v in r) for r in trials[["f1_loss", "f2_loss"]].to_numpy())
     assert values == stored  # ... each told with its own member's row
 
+
 def test_packed_members_keep_one_checkpoint_each_in_their_pack_directory(local_ray: None, tmp_path: Path) -> None:
     import torch
 

@@ -57,13 +57,13 @@ def test_curve_orders_by_finishing_time_and_counts_stopped_compute(bench) -> Non
     trials = [
         record(bench, "c", 9, 3.0, [0.0, 1.0]),
         record(bench, "a", 9, 1.0, [1.0, 0.0]),
-        record(bench, "b", 1, 2.0, [1.5, 1.5], status="stopped"),  # stopped at rung 1, dominated by neither
+        record(bench, "b", 1, 2.0, [1.5, 1.5], status="stopped"),  # stopped at rung 1; dominated by a
         record(bench, "d", 3, 4.0, [math.nan, math.nan], status="failed"),
     ]
     curve = bench.curve_of(trials, 100, ref, ["min", "min"])
     assert curve.compute.tolist() == [900, 1000, 1900, 2200]  # a (9 ep), b (1), c (9), d (3)
-    # a alone: [1,2]x[0,2] = 2; + b [1.5,2]^2 adds nothing beyond a? b=(1.5,1.5) is inside a's box -> 2
-    # + c (0,1): union of [1,2]x[0,2] and [0,2]x[1,2] = 2 + 1 = 3; d has no test values -> 3
+    # a alone: [1,2]x[0,2] = 2; b lies in a's box: still 2, though its compute counts;
+    # + c (0,1): [1,2]x[0,2] and [0,2]x[1,2] overlap in [1,2]x[1,2]: 2 + 2 - 1 = 3; d has no test values: 3
     assert curve.hv.tolist() == pytest.approx([2.0, 2.0, 3.0, 3.0])
     assert curve.total == 2200 and curve.final == pytest.approx(3.0)
     assert curve.seconds.tolist() == pytest.approx([1.0, 2.0, 3.0, 4.0])
@@ -108,7 +108,18 @@ def test_records_round_trip_through_json(bench) -> None:
 def test_quick_run_of_two_arms_on_one_problem(tmp_path: Path, bench) -> None:
     raw = tmp_path / "raw.json"
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--problems", "synthetic_k3", "--arms", "lattice", "lattice_pareto_asha", "--json", str(raw)],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--problems",
+            "synthetic_k3",
+            "--arms",
+            "lattice",
+            "lattice_pareto_asha",
+            "--json",
+            str(raw),
+        ],
         capture_output=True,
         text=True,
         timeout=540,
