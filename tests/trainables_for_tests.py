@@ -104,3 +104,9 @@ def dies_after_a_checkpoint(ctx: Any) -> None:
     model = TwoTaskNet(4)
     ctx.report(_metrics(model, x, ya, yb), checkpoint={"model": model.state_dict(), "epoch": 0})
     os._exit(3)
+
+
+def chatty(ctx: Any) -> None:
+    """Prints a line from inside the trial, then trains as :func:`regression`."""
+    print(f"hello from inside trial {ctx.trial_id}", flush=True)
+    regression(ctx)

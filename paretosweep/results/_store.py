@@ -387,7 +387,7 @@ class RunStore:
         return load_table(self._fs, self._file(TRIALS_FILE), self._location)
 
     def read_frontier(self) -> pd.DataFrame:
-        """frontier.parquet as a DataFrame: non-dominated completed trials + ``hv_contribution``."""
+        """frontier.parquet as a DataFrame: non-dominated completed (or scheduler-``stopped``) trials + ``hv_contribution``."""
         return load_table(self._fs, self._file(FRONTIER_FILE), self._location)
 
     def read_progress(self) -> pd.DataFrame:

@@ -177,3 +177,18 @@ def test_checkpoints_go_to_a_pyarrow_uri_storage_and_load_back_from_it(tmp_path:
     for row in trials.itertuples():
         assert row.checkpoint.startswith("_tune/") and (tmp_path / "run" / row.checkpoint / "checkpoint.pt").is_file()
         assert paretosweep.load_checkpoint(uri, row.trial_id)["epoch"] == 1
+
+
+@pytest.mark.slow
+def test_verbose_streams_the_trials_output_to_the_console_and_the_default_does_not(tmp_path: Path) -> None:
+    outputs = {}
+    for flag in ("--verbose", None):
+        spec = sweep(tmp_path / str(flag), problem={"trainable": "tests.trainables_for_tests:chatty"}, budget={"n_weights": 2, "epochs": 1})
+        path = tmp_path / f"spec{flag}.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        args = [sys.executable, "-m", "paretosweep", "run", str(path), *([flag] if flag else [])]
+        done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        outputs[flag] = done.stdout + done.stderr
+    assert outputs["--verbose"].count("hello from inside trial") == 2
+    assert "hello from inside trial" not in outputs[None]
