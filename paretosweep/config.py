@@ -1,4 +1,4 @@
-"""The sweep spec: frozen pydantic models, and ``load_config`` — the one place YAML is read.
+"""The sweep spec: frozen pydantic models, and ``load_config`` (YAML read by :mod:`paretosweep.spec_yaml`).
 
 Everything a sweep needs is validated here or in :mod:`paretosweep.planning` before any trial
 starts. Errors name the field by its path (``budget.n_weights``) and say how to fix it.
@@ -10,10 +10,11 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from paretosweep.errors import ConfigError
+from paretosweep.spec_options import CallbackSpec, CheckpointsSpec, FrozenSpec, SchedulerSpec, WarmStartSpec
+from paretosweep.spec_yaml import read_spec_data
 
 #: Every ``sampler.name`` (``paretosweep.sampling.make_sampler`` builds each one).
 SamplerName = Literal[
@@ -22,8 +23,7 @@ SamplerName = Literal[
 ScalarizerName = Literal["linear", "tchebycheff", "smooth_tchebycheff"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Frozen = FrozenSpec
 
 
 class ProblemSpec(_Frozen):
@@ -192,79 +192,6 @@ class RaySpec(_Frozen):
     num_cpus: int | None = Field(None, gt=0)
 
 
-class CheckpointsSpec(_Frozen):
-    """``checkpoints``: which trials keep their model checkpoint when the sweep ends.
-
-    ``frontier`` (default): the trials on the frontier (every seed of a frontier configuration);
-    ``all``: every trial; ``none``: none (checkpoints are still written while trials run, for retries).
-    """
-
-    keep: Literal["frontier", "all", "none"] = "frontier"
-
-
-class WarmStartSpec(_Frozen):
-    """``warm_start``: where a trial's training starts from.
-
-    ``{from: shared, epochs: E}``: one model is trained for ``E`` epochs at equal weights (the
-    spec's scalarizer at ``w = 1/m``) before the trials; every trial then continues from its
-    checkpoint (``ctx.checkpoint``, as a resumed trial) for the remaining ``budget.epochs - E``
-    epochs. The shared training is counted once (``warm_start/info.json`` in the run directory).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
-    from_: Literal["shared"] = Field("shared", alias="from")
-    epochs: int = Field(..., ge=1)
-
-
-class CallbackSpec(_Frozen):
-    """``callbacks[i]``: a Ray Tune logger callback by name, with its options (see paretosweep.sweep._callbacks)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-    name: Literal["mlflow", "tensorboard", "wandb"]
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The callback's options (every key but ``name``)."""
-        return dict(self.model_extra or {})
-
-
-#: Every ``scheduler.name`` (``paretosweep.sweep._pareto_asha`` implements each).
-SCHEDULERS = ("pareto_asha",)
-
-
-class SchedulerSpec(_Frozen):
-    """``scheduler``: stop trials early by multi-objective asynchronous successive halving.
-
-    ``pareto_asha``: rungs at ``grace_epochs · reduction_factor^k`` epochs below ``budget.epochs``;
-    a scalarization trial reaching a rung goes on if it is in the top ``1 / reduction_factor`` of
-    the trials seen there, by non-dominated sorting on the objectives, else it stops with status
-    ``stopped`` (see ``paretosweep.sweep._pareto_asha``). Each ``ctx.report`` counts as one epoch.
-    """
-
-    name: str
-    grace_epochs: int = Field(1, ge=1)
-    reduction_factor: float = 3.0
-
-    @field_validator("name")
-    @classmethod
-    def _known_scheduler(cls, value: str) -> str:
-        if value not in SCHEDULERS:
-            close = difflib.get_close_matches(value, SCHEDULERS, n=1, cutoff=0.5)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
-            raise ValueError(f"unknown scheduler `{value}`.{hint} Known: {', '.join(SCHEDULERS)} (multi-objective ASHA)")
-        return value
-
-    @field_validator("reduction_factor")
-    @classmethod
-    def _halving(cls, value: float) -> float:
-        if not value > 1:
-            raise ValueError(
-                "`scheduler.reduction_factor` (eta) should be > 1: each rung keeps the top 1/eta of its trials; "
-                "3 is the usual value, 2 keeps half"
-            )
-        return value
-
-
 class MethodSpec(BaseModel):
     """``methods[i]``: a comparison method by registry name, with its parameters inline."""
 
@@ -430,49 +357,6 @@ def parse_spec(data: Any, *, source: str = "(dict)") -> SweepSpec:
         raise format_validation_error(error, source) from None
 
 
-class DuplicateKeyError(yaml.YAMLError):
-    """A mapping of the YAML document gives one key twice (YAML keeps the last one silently)."""
-
-    def __init__(self, key_path: str, first_line: int, second_line: int) -> None:
-        super().__init__(key_path, first_line, second_line)
-        self.key_path, self.first_line, self.second_line = key_path, first_line, second_line
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping, at any depth.
-
-    The check walks the composed node tree before construction, so it knows each key's path
-    (``budget.epochs``) and both lines; anchors, aliases and merge keys (``<<``) load as usual.
-    """
-
-    def get_single_data(self) -> Any:
-        node = self.get_single_node()
-        if node is None:
-            return None
-        self._check_unique(node, (), set())
-        return self.construct_document(node)
-
-    def _check_unique(self, node: yaml.Node, path: tuple[str, ...], seen: set[int]) -> None:
-        if id(node) in seen:  # an alias to a node already checked (or a recursive structure)
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    self._check_unique(value_node, path, seen)
-                    continue
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
-                line = key_node.start_mark.line + 1
-                if key in first:
-                    raise DuplicateKeyError(".".join((*path, str(key))), first[key], line)
-                first[key] = line
-                self._check_unique(value_node, (*path, str(key)), seen)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._check_unique(item, (*path[:-1], f"{path[-1]}[{i}]") if path else (f"[{i}]",), seen)
-
-
 def load_config(path: str | Path) -> SweepSpec:
     """Read and validate a YAML sweep spec.
 
@@ -481,37 +365,6 @@ def load_config(path: str | Path) -> SweepSpec:
             (the message gives its path).
     """
     return parse_spec(read_spec_data(path), source=f"`{Path(path)}`")
-
-
-def read_spec_data(path: str | Path) -> Any:
-    """The mapping a YAML sweep spec holds (``name`` defaults to the file's stem), not validated yet.
-
-    Raises:
-        ConfigError: the file is missing, is not valid YAML (the message gives the line), or a
-            field is unknown, missing or out of range (the message gives its path), or a key is
-            given twice in one mapping (the message gives both lines).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Sweep spec `{path}` does not exist. Give the path of a YAML file, e.g. configs/quickstart.yaml.")
-    text = path.read_text()
-    try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)
-    except DuplicateKeyError as error:
-        raise ConfigError(
-            f"`{path}` gives `{error.key_path}` twice (line {error.first_line} and line {error.second_line}); "
-            f"YAML would keep only the second one silently. Keep one of them and delete the other."
-        ) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"`{path}` is not valid YAML{where}: {problem}. Fix the syntax there.") from None
-    if data is None:
-        raise ConfigError(f"`{path}` is empty. A spec needs at least a `problem:` block.")
-    if isinstance(data, dict):
-        data.setdefault("name", path.stem)
-    return data
 
 
 def as_spec(spec: SweepSpec | str | Path | dict[str, Any]) -> SweepSpec:

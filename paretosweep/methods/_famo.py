@@ -80,7 +80,9 @@ class FAMO(LossWeighting):
         + \gamma \xi_t\big)
 
     i.e. one backward of :math:`\sum_i (z_i / c_t) \log L_i` (effective weights
-    `famo_weights`, summing to 1): no per-task gradients, :math:`O(m)` extra memory and time.
+    `famo_weights`, summing to 1; run as one backward of the losses with these weights as their
+    output gradients, the same gradient by the chain rule): no per-task gradients, :math:`O(m)`
+    extra memory and time.
 
     Variant: Algorithm 2 of the paper (Appendix C), which is also LibMTL's ``FAMO``, the
     authors' code and TorchJD's ``scalarization.FAMO`` (0.18): :math:`L_i + 10^{-8}` inside the

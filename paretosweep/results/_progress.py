@@ -214,3 +214,19 @@ def run_files(trials: pa.Table, progress: pa.Table, meta: RunMeta) -> list[tuple
         (FRONTIER_FILE, front.cast(front_schema.with_metadata({**metadata, META_HV_CONTRIBUTION: label}))),
         (PROGRESS_FILE, progress.cast(progress_schema().with_metadata(metadata))),
     ]
+
+
+#: Progress columns :func:`recomputed_progress` recomputes (all but counts and times).
+RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolume_stderr", "igd_plus", "hv_ratio", "clipped")
+
+
+def recomputed_progress(progress: pa.Table, trials: pa.Table, meta: RunMeta, exact: ExactFrontIndicators | None) -> pa.Table:
+    """``progress`` with its indicators recomputed at ``meta``'s reference point: row ``k`` from the
+    first ``trials_done`` trials in ingestion order, i.e. exactly the trials known when it was written."""
+    done = progress.column("trials_done").to_pylist()
+    rows = [progress_row(trials.slice(0, n), meta, meta.reference_point, exact) for n in done]
+    for name in RECOMPUTED:
+        index = progress.schema.get_field_index(name)
+        field_ = progress.schema.field(index)
+        progress = progress.set_column(index, field_, pa.array([r[name] for r in rows], field_.type))
+    return progress

@@ -81,3 +81,13 @@ def converts(value: Any, type_: pa.DataType) -> bool:
     except (pa.ArrowException, TypeError, ValueError):
         return False
     return True
+
+
+def null_where(table: pa.Table, column: str, trial_ids: set[str]) -> pa.Table:
+    """``table`` with ``column`` set to null in the rows of ``trial_ids`` (a string column)."""
+    if not trial_ids or not table.num_rows:
+        return table
+    ids = table.column("trial_id").to_pylist()
+    kept = [None if tid in trial_ids else v for tid, v in zip(ids, table.column(column).to_pylist(), strict=True)]
+    at = table.schema.get_field_index(column)
+    return table.set_column(at, table.schema.field(at), pa.array(kept, pa.string()))

@@ -25,9 +25,9 @@ from paretosweep.errors import ConfigError, ResultSchemaError, RunDirectoryError
 from paretosweep.results._exact_front import ExactFrontIndicators
 from paretosweep.results._fs import atomic_write_table, join, resolve
 from paretosweep.results._meta import RunMeta, validate_meta
-from paretosweep.results._progress import elapsed_since_first, first_batch_reference, progress_row, run_files
+from paretosweep.results._progress import elapsed_since_first, first_batch_reference, progress_row, recomputed_progress, run_files
 from paretosweep.results._readers import load_table, read_stored_run
-from paretosweep.results._rows import clean_row, rows_to_table
+from paretosweep.results._rows import clean_row, null_where, rows_to_table
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE,
     FRONTIER_FILE,
@@ -39,8 +39,6 @@ from paretosweep.results._schema import (
     trials_schema,
 )
 
-#: Progress columns recomputed by ``recompute_progress`` (all but counts and times).
-_RECOMPUTED = ("frontier_size", "hypervolume", "hypervolume_method", "hypervolume_stderr", "igd_plus", "hv_ratio", "clipped")
 #: Rows ingested one batch at a time make one Arrow chunk each; past this many the table is compacted.
 _MAX_CHUNKS = 32
 
@@ -287,13 +285,7 @@ class RunStore:
 
     def forget_checkpoints(self, trial_ids: Iterable[str]) -> None:
         """Set the ``checkpoint`` column of ``trial_ids`` to null (their checkpoints were deleted); written on the next ``write()``."""
-        gone = set(trial_ids)
-        if not gone or not self._trials.num_rows:
-            return
-        ids = self._trials.column("trial_id").to_pylist()
-        kept = [None if tid in gone else c for tid, c in zip(ids, self._trials.column("checkpoint").to_pylist(), strict=True)]
-        at = self._trials.schema.get_field_index("checkpoint")
-        self._trials = self._trials.set_column(at, self._trials.schema.field(at), pa.array(kept, pa.string()))
+        self._trials = null_where(self._trials, "checkpoint", set(trial_ids))
 
     def write(self, *, elapsed_seconds: float | None = None) -> dict[str, Any]:
         """Rewrite the three files; append a progress row if trials arrived since the last one.
@@ -371,13 +363,7 @@ class RunStore:
         method and standard error, ``frontier_size``, and ``igd_plus``/``hv_ratio`` from the
         stored exact front (null without one). All files are rewritten.
         """
-        ref = self._require().reference_point
-        done = self._progress.column("trials_done").to_pylist()
-        rows = [progress_row(self._trials.slice(0, n), self._require(), ref, self._exact) for n in done]
-        for name in _RECOMPUTED:
-            index = self._progress.schema.get_field_index(name)
-            field_ = self._progress.schema.field(index)
-            self._progress = self._progress.set_column(index, field_, pa.array([r[name] for r in rows], field_.type))
+        self._progress = recomputed_progress(self._progress, self._trials, self._require(), self._exact)
         self._write_files()
         return self._progress.to_pandas()
 
