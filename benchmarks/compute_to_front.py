@@ -6,11 +6,16 @@ arm trains the same problem, model, scalarizer, optimiser and learning rate, wit
 through Ray Tune (2 concurrent trials, one thread each). Arms:
 
 * ``lattice`` — the Das–Dennis lattice of N weight vectors, ``EPOCHS`` epochs each: the baseline
-  (100 % compute, 100 % HV by definition);
+  (100 % compute, 100 % HV by definition); on ``synthetic_k8_sobol`` the static design is a
+  seeded Sobol design of N points instead (the 8-task lattice of 36 points is corners and pair
+  midpoints only), and every "lattice" arm below uses that design;
 * ``lattice_e2``, ``lattice_e3`` — the same lattice trained for 2 and 3 of the ``EPOCHS`` epochs
   (``budget.epochs`` 2 or 3): what any scheduler must beat at equal compute;
 * ``lattice_pareto_asha`` — the lattice with ``scheduler: {name: pareto_asha, grace_epochs: 1,
   reduction_factor: 3}`` (paretosweep's multi-objective ASHA, rungs at epochs 1 and 3);
+* ``shuffled_pareto_asha`` — the same lattice points and scheduler, the points given in a random
+  order (``sampler: explicit``, permuted with ``seed``): ASHA's rungs are asynchronous, so the
+  order trials arrive in decides what the first trials at a rung are compared with;
 * ``adaptive_pareto_asha`` — ``sampler: adaptive`` (budget N) with the same scheduler;
 * ``ray_asha_ws`` — the lattice under Ray Tune's own ``ASHAScheduler`` (same grace, η, max)
   ranking the equal-weight sum of the validation objectives in minimisation form,
@@ -24,7 +29,8 @@ through Ray Tune (2 concurrent trials, one thread each). Arms:
   thin Ray ``TrialScheduler`` adapter, over the same lattice trials as ``ray_asha_ws``; skipped
   with a note when ``syne-tune`` is not installed (it is not a dependency of paretosweep).
 
-Warm starts (``warm_start:``) are not among the arms (not available to this benchmark).
+Warm starts are not among the arms: ``warm_start: {from: shared}`` is not benchmarked here and
+``from: nearest`` does not exist.
 
 Measures. Compute is counted in **sample-epochs**: a trial's training samples per epoch times the
 epochs it actually trained (``epochs_done``; a stopped trial counts what it trained), which is
@@ -35,26 +41,30 @@ close to CPU seconds — on a shared one they are inflated by other jobs. The **
 non-dominated *test* metrics (``test_<column>``, never seen by any sampler or scheduler, which
 decide on the validation metrics) of the trials finished so far, in finishing order, at ONE
 reference point per problem: the worst test value of each objective over every full-lattice
-trial of every seed, plus 10 % of that objective's range over them. A stopped trial has no test
+trial of every seed, plus 10 % of that objective's range over them (``--reference problem``: the
+problem's ``default_reference_point``, what a model that learnt nothing scores). A stopped trial has no test
 metrics in trials.parquet (the built-in loop measures the test split after its last epoch
 only), so here its checkpoint, the model at the epoch it stopped, is evaluated on the test
 split. Ratios are to the full lattice's final HV of the same seed. ``seed`` r sets ``spec.seed``
 (model initialisation; NSGA-II's and the adaptive sampler's seed); the data are fixed.
 
-Scale (2 CPU cores shared with other jobs; meant to take about 30 minutes on an idle machine):
+Scale, cut down for 2 CPU cores shared with other jobs (the recorded run's wall time is in
+benchmarks/RESULTS.md):
 ``EPOCHS`` = 9; synthetic with 3 and 8 tasks (correlation 0.3, 2,000 samples, 60 % of them for
 training, batch 128, lr 0.01), recsys with its 3 tasks (8,000 samples, 60 % for training, batch
 256, lr 0.003, AUC objectives; the problem has exactly click / cart / purchase, so the issue's
 ">= 4 tasks" is not available), multimnist (512 training images, 256 validation, 256 test, batch
 64, lr 0.003, accuracy objectives); linear scalarization, Adam, full epochs; N = 28 lattice
-points (synthetic K=3 and recsys: H = 6), 36 (K=8: H = 2), 12 (multimnist). ``--quick`` is a
-smoke run (1 seed, tiny problems, 4 epochs).
+points (synthetic K=3 and recsys: H = 6), 36 (K=8: H = 2, and 36 Sobol points), 12
+(multimnist). ``--quick`` is a smoke run (1 seed, tiny problems, 4 epochs).
 
 Run::
 
     python benchmarks/compute_to_front.py                       # everything, 3 seeds, table + PNG
     python benchmarks/compute_to_front.py --quick --problems synthetic_k3 --arms lattice lattice_pareto_asha
+    python benchmarks/compute_to_front.py --json raw.json       # ... and keep every trial's record
     python benchmarks/compute_to_front.py --from-json raw.json  # tables and plot again, no training
+    python benchmarks/compute_to_front.py --from-json raw.json --reference problem --plot ''  # another reference point
 """
 
 from __future__ import annotations
@@ -92,6 +102,7 @@ ARMS = (
     "lattice_e2",
     "lattice_e3",
     "lattice_pareto_asha",
+    "shuffled_pareto_asha",
     "adaptive_pareto_asha",
     "ray_asha_ws",
     "optuna_nsga2",
@@ -99,7 +110,7 @@ ARMS = (
 )
 #: the arms whose total compute is an "equal compute" column of the table
 BASELINES = ("lattice_e2", "lattice_e3", "ray_asha_ws", "moasha")
-OURS = ("lattice_pareto_asha", "adaptive_pareto_asha")
+OURS = ("lattice_pareto_asha", "shuffled_pareto_asha", "adaptive_pareto_asha")
 
 #: problem -> spec fields (problem, tasks, lr, n_weights); the full benchmark's scale.
 PROBLEMS: dict[str, dict[str, Any]] = {
@@ -112,6 +123,15 @@ PROBLEMS: dict[str, dict[str, Any]] = {
         "problem": {"name": "synthetic", "params": {"n_tasks": 8, "correlation": 0.3, "n_samples": 2000}},
         "lr": 0.01,
         "n_weights": 36,
+    },
+    # 36 lattice points in 8 tasks are H = 2: the corners and the pair midpoints, 6 of the 8 tasks at
+    # the floor in every trial (`auto`, the default design, gives the same 36 points). The same
+    # problem with a Sobol design of 36 points (seeded by `seed`) as the static "lattice" design:
+    "synthetic_k8_sobol": {
+        "problem": {"name": "synthetic", "params": {"n_tasks": 8, "correlation": 0.3, "n_samples": 2000}},
+        "lr": 0.01,
+        "n_weights": 36,
+        "design": "sobol",
     },
     "recsys": {
         "problem": {"name": "recsys", "params": {"n_samples": 8000}},
@@ -135,6 +155,11 @@ QUICK: dict[str, dict[str, Any]] = {
     },
     "synthetic_k8": {
         **PROBLEMS["synthetic_k8"],
+        "problem": {"name": "synthetic", "params": {"n_tasks": 8, "n_samples": 600}},
+        "n_weights": 8,
+    },
+    "synthetic_k8_sobol": {
+        **PROBLEMS["synthetic_k8_sobol"],
         "problem": {"name": "synthetic", "params": {"n_tasks": 8, "n_samples": 600}},
         "n_weights": 8,
     },
@@ -331,7 +356,7 @@ def spec_dict(name: str, cfg: Mapping[str, Any], arm: str, seed: int, *, epochs:
         "storage": storage,
         "problem": cfg["problem"],
         "scalarizer": {"name": "linear"},
-        "sampler": {"name": "das_dennis", "floor": FLOOR},
+        "sampler": {"name": cfg.get("design", "das_dennis"), "floor": FLOOR},
         "budget": {"n_weights": cfg["n_weights"], "epochs": epochs, "lr": cfg["lr"]},
         "concurrency": 2,
         "seed": seed,
@@ -343,6 +368,13 @@ def spec_dict(name: str, cfg: Mapping[str, Any], arm: str, seed: int, *, epochs:
         spec["budget"]["epochs"] = int(arm.removeprefix("lattice_e"))
     if arm == "adaptive_pareto_asha":
         spec["sampler"] = {"name": "adaptive", "floor": FLOOR}
+    if arm == "shuffled_pareto_asha":
+        from paretosweep.config import parse_spec
+        from paretosweep.planning import build_plan
+
+        lattice = build_plan(parse_spec(spec_dict(name, cfg, "lattice", seed, epochs=epochs, storage=storage))).weights
+        order = np.random.default_rng(seed).permutation(len(lattice))
+        spec["sampler"] = {"name": "explicit", "weights": lattice[order].tolist()}  # explicit applies no floor: same trials
     if arm == "optuna_nsga2":
         spec["sampler"] = {"name": "optuna_nsga2", "floor": FLOOR}
     if arm.endswith("pareto_asha"):
@@ -578,10 +610,28 @@ def measure(name: str, cfg: Mapping[str, Any], arms: Sequence[str], seeds: int, 
 # Tables and the plot
 
 
-def analyse(runs: ProblemRuns) -> tuple[np.ndarray, dict[str, dict[int, Curve]]]:
-    """The problem's reference point (from the full lattice's test values, every seed) and every run's curve."""
-    lattice = [t.test for r in runs.runs if r.arm == "lattice" for t in r.trials]
-    reference = reference_point(np.asarray(lattice, dtype=np.float64), runs.directions)
+#: ``--reference``: how the one reference point of a problem is fixed.
+REFERENCE_RULES = {
+    "lattice": "worst test value over every full-lattice trial (all seeds) + 10 % of its range, per objective",
+    "problem": "the problem's default_reference_point (what a model that learnt nothing scores)",
+}
+
+
+def problem_reference(runs: ProblemRuns) -> np.ndarray:
+    """The problem's ``default_reference_point`` for the objective columns."""
+    from paretosweep.problems import make_problem
+
+    problem = make_problem(runs.settings["problem"]["name"], dict(runs.settings["problem"]["params"]))
+    return np.array([float(problem.default_reference_point[c]) for c in runs.columns])
+
+
+def analyse(runs: ProblemRuns, rule: str = "lattice") -> tuple[np.ndarray, dict[str, dict[int, Curve]]]:
+    """The problem's reference point (see :data:`REFERENCE_RULES`) and every run's curve."""
+    if rule == "problem":
+        reference = problem_reference(runs)
+    else:
+        lattice = [t.test for r in runs.runs if r.arm == "lattice" for t in r.trials]
+        reference = reference_point(np.asarray(lattice, dtype=np.float64), runs.directions)
     curves: dict[str, dict[int, Curve]] = {}
     for r in runs.runs:
         curves.setdefault(r.arm, {})[r.seed] = curve_of(r.trials, runs.samples_per_epoch, reference, runs.directions)
@@ -604,13 +654,18 @@ def goal_cell(values: Sequence[float | None]) -> str:
     return f"{'never' if med is None else f'{100 * med:.1f}'} ({per})"
 
 
+def row(cells: Sequence[str]) -> str:
+    """A markdown table row."""
+    return "| " + " | ".join(cells) + " |"
+
+
 def consistency(runs: ProblemRuns) -> str:
     """Largest difference in test values between a fully trained trial of another arm and the same trial id in the lattice."""
     full = {(r.seed, t.trial_id): t.test for r in runs.runs if r.arm == "lattice" for t in r.trials}
     diffs = [
         float(np.max(np.abs(np.subtract(t.test, full[(r.seed, t.trial_id)]))))
         for r in runs.runs
-        if r.arm in ("lattice_pareto_asha", "ray_asha_ws", "moasha")
+        if r.arm in ("lattice_pareto_asha", "shuffled_pareto_asha", "ray_asha_ws", "moasha")
         for t in r.trials
         if t.epochs == runs.epochs and (r.seed, t.trial_id) in full
     ]
@@ -619,9 +674,9 @@ def consistency(runs: ProblemRuns) -> str:
     return f"{len(diffs)} fully trained trials of the scheduler arms have the lattice's test values to {max(diffs):.1e} (same trial ids)"
 
 
-def report(runs: ProblemRuns) -> str:
+def report(runs: ProblemRuns, rule: str = "lattice") -> str:
     """The markdown table and the goal lines of one problem."""
-    reference, curves = analyse(runs)
+    reference, curves = analyse(runs, rule)
     summary = summarise(curves)
     present = [a for a in ARMS if a in summary]
     baselines = [b for b in BASELINES if b in summary]
@@ -633,24 +688,19 @@ def report(runs: ProblemRuns) -> str:
         "",
         f"N = {runs.n_weights} lattice trials x {runs.epochs} epochs x {runs.samples_per_epoch} samples = "
         f"{full_total:.3g} sample-epochs for the full lattice; seeds {seeds}; reference point "
-        f"({', '.join(f'{v:.4g}' for v in reference)}); {consistency(runs)}.",
+        f"({', '.join(f'{v:.4g}' for v in reference)}): {REFERENCE_RULES[rule]}; {consistency(runs)}.",
         "",
         "All numbers in % of the full lattice of the same seed, median [min, max] over seeds. *HV at C(x)*: HV of "
         "the trials finished within arm x's total compute. *to 98 %*: compute after which the HV first reaches 98 % "
         "of the full lattice's (per seed in brackets; never = not within the arm's compute).",
         "",
-        "| arm | compute | trial s | final HV | HV at <= 25 % compute | "
-        + " | ".join(f"HV at C({b})" for b in baselines)
-        + " | compute to 98 % |",
-        "|---" * (6 + len(baselines)) + "|",
+        row(["arm", "compute", "trial s", "final HV", "HV at <= 25 % compute", *(f"HV at C({b})" for b in baselines), "compute to 98 %"]),
+        row(["---"] * (6 + len(baselines))),
     ]
     for arm in present:
         s = summary[arm]
-        lines.append(
-            f"| {arm} | {cell(s.compute)} | {cell(s.seconds)} | {cell(s.final)} | {cell(s.at_quarter)} | "
-            + " | ".join(cell(s.at_baseline.get(b, [])) for b in baselines)
-            + f" | {goal_cell(s.to_goal)} |"
-        )
+        at = [cell(s.at_baseline.get(b, [])) for b in baselines]
+        lines.append(row([arm, cell(s.compute), cell(s.seconds), cell(s.final), cell(s.at_quarter), *at, goal_cell(s.to_goal)]))
     lines.append("")
     lines.extend(goal_lines(summary, baselines))
     for note in runs.notes:
@@ -658,6 +708,31 @@ def report(runs: ProblemRuns) -> str:
     notes = "; ".join(f"{r.arm} s{r.seed}: {r.note}" for r in runs.runs)
     lines += ["", f"<sub>{notes}</sub>", ""]
     return "\n".join(lines)
+
+
+def overview(all_runs: Sequence[ProblemRuns], rule: str = "lattice") -> str:
+    """One table over the problems: per arm, the median HV within 25 % of the compute, and the median compute to 98 %."""
+    summaries = {runs.name: summarise(analyse(runs, rule)[1]) for runs in all_runs}
+    lines = [
+        f"Overview (reference point: {rule}): median over seeds of the HV within 25 % of the full lattice's compute "
+        "/ the compute after which the HV first reaches 98 % of the full lattice's (never: not within the arm's compute), "
+        "both in % of the full lattice.",
+        "",
+        row(["arm", *summaries]),
+        row(["---"] * (1 + len(summaries))),
+    ]
+    for arm in ARMS:
+        cells = []
+        for summary in summaries.values():
+            if arm not in summary:
+                cells.append("–")
+                continue
+            quarter = statistics.median(summary[arm].at_quarter) * 100
+            goal = median_or_none(summary[arm].to_goal)
+            cells.append(f"{quarter:.1f} / {'never' if goal is None else f'{100 * goal:.1f}'}")
+        if any(c != "–" for c in cells):
+            lines.append(row([arm, *cells]))
+    return "\n".join(lines) + "\n"
 
 
 def goal_lines(summary: Mapping[str, ArmSummary], baselines: Sequence[str]) -> list[str]:
@@ -668,71 +743,81 @@ def goal_lines(summary: Mapping[str, ArmSummary], baselines: Sequence[str]) -> l
         med = median_or_none(s.to_goal)
         met = med is not None and med <= GOAL_COMPUTE
         per_seed = sum(v is not None and v <= GOAL_COMPUTE for v in s.to_goal)
+        reached = "not reached within its compute" if med is None else f"reached after {100 * med:.1f} % of the lattice's compute"
         lines.append(
-            f"- **{arm}**: 98 % of the full lattice's HV {'**reached**' if med is not None else '**not reached**'}"
-            f"{f' at {100 * med:.1f} %' if med is not None else ''} of its compute (median; goal <= 25 %: "
-            f"{'**met**' if met else '**not met**'}, {per_seed} of {len(s.to_goal)} seeds); within 25 % it has "
-            f"{cell(s.at_quarter)} % of the HV."
+            f"- **{arm}**: 98 % of the full lattice's HV {reached} (median over seeds; goal <= 25 %: "
+            f"{'**met**' if met else '**not met**'}, in {per_seed} of {len(s.to_goal)} seeds); within 25 % of the "
+            f"compute it has {cell(s.at_quarter)} % of the HV."
         )
         for b in baselines:
             ours, theirs = s.at_baseline.get(b, []), summary[b].at_baseline.get(b, [])
             if not ours or not theirs:
                 continue
-            wins = sum(o > t for o, t in zip(ours, theirs, strict=False))
-            delta = statistics.median(o - t for o, t in zip(ours, theirs, strict=False)) * 100
+            pairs = list(zip(ours, theirs, strict=True))
+            wins, ties = sum(o > t for o, t in pairs), sum(o == t for o, t in pairs)
+            delta = statistics.median(o - t for o, t in pairs) * 100
             lines.append(
-                f"  - at {b}'s compute: {cell(ours)} % vs {cell(theirs)} % "
-                f"(median difference {delta:+.1f} points; ahead in {wins} of {len(ours)} seeds)"
+                f"  - at {b}'s compute: {cell(ours)} % vs {b}'s {cell(theirs)} % "
+                f"(median difference {delta:+.1f} points; ahead in {wins}, tied in {ties} of {len(pairs)} seeds)"
             )
     return lines
 
 
-def plot(all_runs: Sequence[ProblemRuns], path: Path) -> None:
-    """HV (% of the full lattice) against compute (% of the full lattice's sample-epochs): median over seeds per arm."""
+def plot(all_runs: Sequence[ProblemRuns], path: Path, rule: str = "lattice") -> None:
+    """HV (% of the full lattice) against compute (% of the full lattice's sample-epochs): median over seeds per arm.
+
+    A curve runs to the largest total compute over the seeds (a seed that spent less keeps its final
+    HV from there), so its end point is the median final HV. The y axis stops at 110 %; an arm above
+    it is named in the panel with its final median.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(all_runs), figsize=(5.0 * len(all_runs), 4.4), squeeze=False)
+    cols = min(3, len(all_runs))
+    rows = math.ceil(len(all_runs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.6 * cols, 4.2 * rows + 0.6), squeeze=False)
     colours = dict(zip(ARMS, plt.get_cmap("tab10").colors, strict=False))
     styles = {"lattice_e2": "--", "lattice_e3": "--", "ray_asha_ws": ":", "moasha": ":", "optuna_nsga2": "-."}
-    for ax, runs in zip(axes[0], all_runs, strict=True):
-        _, curves = analyse(runs)
+    top = 110.0
+    for ax, runs in zip(axes.flat, all_runs, strict=False):
+        _, curves = analyse(runs, rule)
         lattice = curves["lattice"]
         grid = np.linspace(0.0, 1.05, 211)
+        off = []
         for arm in [a for a in ARMS if a in curves]:
             by_seed = curves[arm]
             seeds = [s for s in by_seed if s in lattice]
-            end = statistics.median(by_seed[s].total / lattice[s].total for s in seeds)
+            end = max(by_seed[s].total / lattice[s].total for s in seeds)  # past a seed's total: its final HV
             xs = grid[grid <= end + 1e-9]
-            values = np.array([[hv_at(by_seed[s], x * lattice[s].total) / lattice[s].final for x in xs] for s in seeds])
+            values = 100 * np.array([[hv_at(by_seed[s], x * lattice[s].total) / lattice[s].final for x in xs] for s in seeds])
+            median = np.median(values, axis=0)
+            if median[-1] > top:
+                off.append(f"{arm}: {median[-1]:.0f} %")
             width = 2.4 if arm in OURS else 1.4
-            ax.plot(
-                100 * xs,
-                100 * np.median(values, axis=0),
-                styles.get(arm, "-"),
-                lw=width,
-                color=colours[arm],
-                label=arm,
-                drawstyle="steps-post",
-            )
-            ax.plot([100 * xs[-1]], [100 * np.median(values[:, -1])], "o", ms=4, color=colours[arm])
+            shown = np.minimum(median, top + 5)
+            ax.plot(100 * xs, shown, styles.get(arm, "-"), lw=width, color=colours[arm], label=arm, drawstyle="steps-post")
+            ax.plot([100 * xs[-1]], [shown[-1]], "o", ms=4, color=colours[arm])
         ax.axhline(100 * GOAL_HV, color="grey", lw=0.7, ls=":")
         ax.axvline(100 * GOAL_COMPUTE, color="grey", lw=0.7, ls=":")
-        ax.set_ylim(50, 102)
+        if off:
+            ax.text(0.98, 0.03, "off scale: " + ", ".join(off), transform=ax.transAxes, ha="right", fontsize=8)
+        ax.set_ylim(0, top)
         ax.set_xlim(0, 105)
         ax.set_xlabel("compute, % of the full lattice's sample-epochs")
+        ax.set_ylabel("test HV, % of the full lattice's")
         ax.set_title(f"{runs.name} ({len(runs.columns)} tasks, N = {runs.n_weights})")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("test HV, % of the full lattice's")
+    for ax in list(axes.flat)[len(all_runs) :]:
+        ax.axis("off")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=9, frameon=False)
     fig.suptitle(
         "Compute to front: test-set hypervolume against training compute, median over seeds (dotted: 25 % compute, 98 % HV)", fontsize=11
     )
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=110)
+    fig.tight_layout(rect=(0, 0.08 if rows > 1 else 0.1, 1, 1))
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -740,10 +825,12 @@ def plot(all_runs: Sequence[ProblemRuns], path: Path) -> None:
 
 
 def to_json(all_runs: Sequence[ProblemRuns]) -> str:
+    """The raw records, as JSON."""
     return json.dumps([asdict(r) for r in all_runs])
 
 
 def from_json(text: str) -> list[ProblemRuns]:
+    """The records of :func:`to_json`."""
     out = []
     for item in json.loads(text):
         runs = [
@@ -751,6 +838,21 @@ def from_json(text: str) -> list[ProblemRuns]:
         ]
         out.append(ProblemRuns(**item, runs=runs))
     return out
+
+
+def merged(all_runs: Sequence[ProblemRuns]) -> list[ProblemRuns]:
+    """One record per problem: the runs of several files of the same problem together (same scale required)."""
+    out: dict[str, ProblemRuns] = {}
+    for runs in all_runs:
+        if runs.name not in out:
+            out[runs.name] = runs
+            continue
+        first = out[runs.name]
+        if (first.settings, first.samples_per_epoch, first.epochs) != (runs.settings, runs.samples_per_epoch, runs.epochs):
+            raise SystemExit(f"--from-json: the files measured {runs.name} at different scales")
+        first.runs.extend(r for r in runs.runs if (r.arm, r.seed) not in {(x.arm, x.seed) for x in first.runs})
+        first.notes.extend(n for n in runs.notes if n not in first.notes)
+    return list(out.values())
 
 
 def machine_line() -> str:
@@ -776,14 +878,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--from-json", type=Path, nargs="+", default=None, help="report and plot the records of earlier --json files, no training"
     )
+    parser.add_argument("--reference", choices=list(REFERENCE_RULES), default="lattice", help="how each problem's reference point is fixed")
     args = parser.parse_args(argv)
-    arms = list(args.arms)
-    if "lattice" not in arms:
-        arms.insert(0, "lattice")  # every ratio is to it
+    arms = list(args.arms)  # without "lattice" (every ratio is to it) only the records are written, for --from-json
     print(machine_line())
     print(f"command: python benchmarks/compute_to_front.py {' '.join(sys.argv[1:] if argv is None else argv)}\n", flush=True)
     if args.from_json is not None:
-        all_runs = [r for path in args.from_json for r in from_json(path.read_text()) if r.name in args.problems]
+        all_runs = merged([r for path in args.from_json for r in from_json(path.read_text()) if r.name in args.problems])
     else:
         import ray
         import torch
@@ -803,11 +904,14 @@ def main(argv: list[str] | None = None) -> None:
                     args.json.write_text(to_json(all_runs))
         finally:
             ray.shutdown()
+    all_runs = [r for r in all_runs if any(x.arm == "lattice" for x in r.runs)]
     for runs in all_runs:
-        print(report(runs), flush=True)
+        print(report(runs, args.reference), flush=True)
+    if all_runs:
+        print(overview(all_runs, args.reference), flush=True)
     plot_path = args.plot if args.plot is not None else ("" if args.quick else str(ROOT / "compute_to_front.png"))
     if plot_path and all_runs:
-        plot(all_runs, Path(plot_path))
+        plot(all_runs, Path(plot_path), args.reference)
         print(f"plot: {plot_path}")
     print(machine_line())
 
