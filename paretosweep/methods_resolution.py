@@ -3,7 +3,9 @@
 Runs at plan time, so an unknown method, a bad parameter, a main task the problem does not have,
 a gradient method on a problem without shared parameters, or a method that needs the shared
 representation (MGDA-UB) on a problem without ``shared_representation`` fails before any trial
-starts.
+starts; so does ``dropout > 0`` on such a problem (the dropout hook needs that module).
+``early_stopping`` monitors the ``<task>_loss`` columns, which every problem declares (the problem
+loader refuses a task without a ``loss`` metric).
 """
 
 from __future__ import annotations
@@ -66,5 +68,21 @@ def resolve_methods(spec: SweepSpec, problem: Problem | TrainableProblem) -> lis
                 f"Set `{field}.upper_bound: false` (MGDA on the shared parameters), or give the problem a "
                 "`shared_representation(model)` method returning that module."
             )
+        if not isinstance(problem, TrainableProblem):  # a function trainable applies them itself (ctx.method_options)
+            _check_regularisation(method, field, entry.name, problem)
         resolved.append((entry.name, params))
     return resolved
+
+
+def _check_regularisation(method: Any, field: str, name: str, problem: Problem) -> None:
+    """``dropout`` needs ``shared_representation``."""
+    from paretosweep.methods import regularisation_of
+
+    reg = regularisation_of(method.hparams())
+    if reg.dropout > 0 and not has_shared_representation(problem):
+        raise ConfigError(
+            f"`{field}.dropout`: method `{name}` applies dropout to the shared representation, but problem "
+            f"`{problem.name}` has no `shared_representation(model)`. Give the problem a method "
+            "`shared_representation(self, model) -> nn.Module` returning the trunk whose output the task heads "
+            f"read (called once per batch as `module(x)`), or set `{field}.dropout: 0`."
+        )

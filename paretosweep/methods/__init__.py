@@ -31,6 +31,7 @@ from ._nashmtl import NashMTL, nash_weights
 from ._params import MethodParamError
 from ._pcgrad import PCGrad, pcgrad_weights
 from ._registry import available_methods, create, options, register
+from ._regularisation import EarlyStopping, Regularisation, RepresentationDropout, regularisation_of
 from ._representation import RepresentationTap
 from ._rlw import RLW
 from ._stch import STCH
@@ -42,6 +43,7 @@ __all__ = [
     "CAGrad",
     "DWA",
     "DualProj",
+    "EarlyStopping",
     "EqualWeighting",
     "FAMO",
     "GradNorm",
@@ -57,6 +59,8 @@ __all__ = [
     "NashMTL",
     "PCGrad",
     "RLW",
+    "Regularisation",
+    "RepresentationDropout",
     "RepresentationTap",
     "STCH",
     "UPGrad",
@@ -81,6 +85,7 @@ __all__ = [
     "options",
     "pcgrad_weights",
     "register",
+    "regularisation_of",
     "task_jacobian",
     "upgrad_weights",
 ]

@@ -20,6 +20,22 @@ metrics must hold the objective columns; the checkpoint (any ``torch.save``-able
 stored through Ray Tune in the run's storage. Neither needs Ray here: the reporting sink is
 given (Ray Tune's in a sweep, a list in :func:`paretosweep.trial.train_trial`).
 
+Weight conditioning (``sampler: conditioned``): the conditioned training draws a weight vector per
+batch, ``w = ctx.sample_weights(batch_size)`` (``[m]``, or ``[batch_size, m]`` with
+``sampler.per_sample: true``), and ``ctx.backward(losses)`` applies the scalarizer at that ``w``
+(``losses`` ``[m]``, or ``[batch_size, m]`` per sample). The trainable conditions its model on
+``w`` (e.g. FiLM on its trunk, or ``w`` concatenated to the input), and, when ``ctx.conditioned``,
+ends by measuring it on every proposal weight vector, ``ctx.evaluate_proposals(lambda w:
+metrics_of(model, w))`` (see ``paretosweep.trial._conditioned``). In every other trial
+``ctx.sample_weights`` returns the trial's own fixed weights, so the same code trains a
+verification trial, which starts from the conditioned checkpoint (``ctx.checkpoint``)::
+
+    for x, y in loader:
+        w = ctx.sample_weights(len(x))
+        opt.zero_grad()
+        ctx.backward(losses_of(model(x, w), y))
+        opt.step()
+
 Mixed precision: pass the ``torch.amp.GradScaler`` as ``scaler=`` and the *unscaled* losses.
 A scalarizer then backpropagates ``scaler.scale(s(L, w))``. A comparison method computes its
 weights and gradients from the unscaled losses, exactly as without AMP, and the gradients it
@@ -55,7 +71,16 @@ class TrialContext:
         weights: ``{task: weight}`` of a scalarization trial; None for a comparison method.
         method: the comparison method's name (None for a scalarization trial).
         config: ``problem.config`` plus the trial's ``lr``, ``epochs``, ``steps_per_epoch``,
-            ``optimizer`` and ``seed``.
+            ``optimizer``, ``seed`` and ``rung_epochs`` (the epochs, counted as ``ctx.report``
+            counts them, at which the spec's ``scheduler`` may stop this trial: its rungs
+            ``ceil(grace_epochs * reduction_factor^k) < epochs`` for a scalarization trial, ``()``
+            without a scheduler or for a comparison method, which is never stopped; a loop with
+            a test split measures it there too, so a stopped trial's row has test values).
+        method_options: the comparison method's options, defaults filled in (``{}`` for a
+            scalarization trial). The ``unitary`` arm's ``dropout`` and ``early_stopping``
+            (``{"patience": k}`` or None) are for the loop to apply: the built-in loop does; a
+            user's loop can with ``paretosweep.methods.regularisation_of(ctx.method_options)``,
+            `RepresentationDropout` and `EarlyStopping`, ending with :meth:`select_epoch`.
         seed: the trial's seed (``torch.manual_seed`` is already set to it).
         device: the GPU Ray gave the trial, else the CPU.
         checkpoint: the object last reported with ``checkpoint=`` when the trial is retried or
@@ -93,6 +118,7 @@ class TrialContext:
             "steps_per_epoch": budget.steps_per_epoch,
             "optimizer": budget.optimizer,
             "seed": trial.seed,
+            "rung_epochs": _rung_epochs(spec) if trial.kind == "scalarization" else (),
         }
         self.seed = trial.seed
         self.device = device
@@ -128,6 +154,7 @@ class TrialContext:
             "weight_sum": self._weight_sum,
             "final": self._final,
             "steps": self._steps,
+            "test_metrics": dict(self.outcome.test_metrics),
         }
         if self._method is not None:
             state["method"] = self._method.state_dict()
@@ -142,8 +169,24 @@ class TrialContext:
         self.outcome.epochs_done = int(state["epochs_done"])
         self.outcome.history = list(state["history"])
         self.outcome.metrics = dict(state["metrics"])
+        self.outcome.test_metrics = dict(state.get("test_metrics") or {})
         self._weight_sum, self._final, self._steps = state["weight_sum"], state["final"], int(state["steps"])
         self._method_state = state if "method" in state else None
+
+    #: True in the weight-conditioned training of ``sampler: conditioned`` (see :meth:`sample_weights`).
+    conditioned = False
+
+    def sample_weights(self, batch_size: int | None = None) -> Tensor:
+        """The ``[m]`` weight vector to condition this batch of ``batch_size`` samples on.
+
+        In a trial, its fixed weights (equal weights ``1/m`` for a comparison method). The
+        conditioned training's context draws them from a Dirichlet distribution instead, and
+        returns ``[batch_size, m]``, one per sample, with ``sampler.per_sample``.
+        """
+        del batch_size  # one fixed weight vector for every sample of a trial
+        m = len(self.tasks)
+        weights = self._trial.weights if self._trial.weights is not None else [1.0 / m] * m
+        return torch.tensor(weights, dtype=torch.float32, device=self.device)
 
     # -- what the trial's backward step is ------------------------------------------------
     @property
@@ -155,6 +198,12 @@ class TrialContext:
     def replaces_optimizer(self) -> bool:
         """The trial's method writes the finished update into ``.grad`` (MTAdam): step it with plain SGD at ``lr``."""
         return bool(self._method_object() is not None and getattr(self._method_object(), "replaces_optimizer", False))
+
+    @property
+    def method_options(self) -> dict[str, Any]:
+        """The comparison method's options with their defaults (``{}`` for a scalarization trial)."""
+        method = self._method_object()
+        return {} if method is None else dict(method.hparams())
 
     def _method_object(self) -> Any:
         if self._trial.kind != "method":
@@ -354,6 +403,36 @@ class TrialContext:
         self._epoch_loss_sum, self._epoch_steps = None, 0
         self._sink({**plain, "epoch": epoch}, None if checkpoint is None else self._wrap(checkpoint))
 
+    def select_epoch(self, epoch: int, *, test_metrics: Mapping[str, Any] | None = None, checkpoint: Any = None) -> None:
+        """Make reported epoch ``epoch`` (1-based, as ``ctx.report`` counts) the trial's result: early stopping.
+
+        The row's metrics become that epoch's (from the history); its ``test_<column>`` values
+        become ``test_metrics`` (measured on that epoch's model; none given: none stored); and
+        ``checkpoint`` (that epoch's model, restored) becomes the trial's newest checkpoint.
+        ``epochs_done``, ``history`` and the compute stay those of the epochs trained, and the
+        status stays ``completed``. Not an epoch: the result sent carries ``selected_epoch`` and no
+        ``epoch`` key, so a scheduler does not count it.
+
+        Raises:
+            TrainableError: ``epoch`` was not reported, or a ``test_metrics`` key is not a test column.
+        """
+        done = self.outcome.epochs_done
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or not 1 <= epoch <= done:
+            raise TrainableError(
+                f"trainable `{self._name}` called ctx.select_epoch({epoch!r}) after {done} reported epoch(s): "
+                f"select one of them, 1..{done}."
+            )
+        tests = {str(k): self._number(k, v) for k, v in (test_metrics or {}).items()}
+        unknown = sorted(set(tests) - set(self._tests.values()))
+        if unknown:
+            raise TrainableError(
+                f"trainable `{self._name}` gave ctx.select_epoch test metrics {unknown}; the test columns are "
+                f"{sorted(self._tests.values())}."
+            )
+        self.outcome.metrics = {k: v for k, v in self.outcome.history[epoch - 1].items() if k != "epoch"}
+        self.outcome.test_metrics = tests
+        self._sink({"selected_epoch": float(epoch)}, None if checkpoint is None else self._wrap(checkpoint))
+
     def _number(self, key: str, value: Any) -> float:
         try:
             return float(value.item() if isinstance(value, Tensor) else value)
@@ -367,3 +446,13 @@ class TrialContext:
         if self._weight_sum is None or self._final is None:
             return None, None
         return (self._weight_sum / self._steps).cpu().tolist(), self._final.cpu().tolist()
+
+
+def _rung_epochs(spec: SweepSpec) -> tuple[int, ...]:
+    """The epochs at which ``spec.scheduler`` may stop a scalarization trial (``()`` without a scheduler)."""
+    if spec.scheduler is None:
+        return ()
+    from paretosweep.sweep._pareto_asha import rung_epochs
+
+    s = spec.scheduler
+    return rung_epochs(s.grace_epochs, s.reduction_factor, spec.budget.epochs)
