@@ -138,7 +138,13 @@ printf 'services:\n  a:\n    image: busybox\n    depends_on: [missing]\n' >"$WOR
 if "${COMPOSE[@]}" -f "$WORK/compose.bad.yaml" config -q >/dev/null 2>&1; then
   fail "compose accepted a service that depends on an undefined service"
 fi
-compose_cfg=("${COMPOSE[@]}" -f "$ROOT/docker/compose.yaml" --env-file "$ROOT/docker/.env.example")
+# .env.example leaves PARETOSWEEP_DASHBOARD_TOKEN empty, which compose must refuse (`:?`);
+# the checks below set a placeholder in the environment (it wins over the env file).
+step "compose: the dashboard must be refused without PARETOSWEEP_DASHBOARD_TOKEN"
+if env PARETOSWEEP_DASHBOARD_TOKEN= "${COMPOSE[@]}" -f "$ROOT/docker/compose.yaml" --env-file "$ROOT/docker/.env.example" config -q >/dev/null 2>&1; then
+  fail "compose resolved docker/compose.yaml without a dashboard token"
+fi
+compose_cfg=(env PARETOSWEEP_DASHBOARD_TOKEN=validate-placeholder "${COMPOSE[@]}" -f "$ROOT/docker/compose.yaml" --env-file "$ROOT/docker/.env.example")
 step "${COMPOSE[*]} -f docker/compose.yaml --env-file docker/.env.example config -q"
 "${compose_cfg[@]}" config -q || fail "compose.yaml does not resolve"
 step "${COMPOSE[*]} -f docker/compose.yaml --env-file docker/.env.example --profile gpu config -q"

@@ -175,6 +175,7 @@ def test_context_matcher_follows_docker_rules(tmp_path: Path) -> None:
 
 RAY_SERVICES_DEFAULT = {"head", "worker"}
 AUTH_SECRET_ENV = "RAY_AUTH_TOKEN"
+DASHBOARD_TOKEN_ENV = "PARETOSWEEP_DASHBOARD_TOKEN"
 
 
 def is_ray_node(service: dict[str, Any]) -> bool:
@@ -230,6 +231,8 @@ def compose_problems(model: dict[str, Any]) -> list[str]:
         problems.append("dashboard: not listening on 0.0.0.0:8050")
     if not any(p.get("target") == 8050 for p in services["dashboard"].get("ports", [])):
         problems.append("dashboard: port 8050 not published")
+    if (services["dashboard"].get("environment") or {}).get(DASHBOARD_TOKEN_ENV) != "validate-placeholder":
+        problems.append(f"dashboard: {DASHBOARD_TOKEN_ENV} is not taken from the environment (validate.sh sets a placeholder)")
     return problems
 
 
@@ -288,6 +291,9 @@ def mutations() -> dict[str, Any]:
     def dashboard_without_runs(m: dict[str, Any]) -> None:
         m["services"]["dashboard"]["volumes"] = []
 
+    def dashboard_without_token(m: dict[str, Any]) -> None:
+        del m["services"]["dashboard"]["environment"]
+
     def worker_not_joining(m: dict[str, Any]) -> None:
         m["services"]["worker"]["command"][2] = "--address=elsewhere:6379"
 
@@ -304,6 +310,7 @@ def mutations() -> dict[str, Any]:
             drop_token_secret,
             other_token_source,
             dashboard_without_runs,
+            dashboard_without_token,
             worker_not_joining,
             prebuilt_image,
             no_head,
@@ -321,6 +328,8 @@ def test_compose_checks_catch_a_broken_cluster(compose_models: dict[str, dict[st
 def test_env_example_documents_every_compose_variable() -> None:
     example = dict(line.split("=", 1) for line in (DOCKER / ".env.example").read_text().splitlines() if line and not line.startswith("#"))
     assert example["RAY_AUTH_TOKEN"] == "", "the example must not ship a usable token"
+    assert example[DASHBOARD_TOKEN_ENV] == "", "the example must not ship a usable dashboard token"
+    assert f"${{{DASHBOARD_TOKEN_ENV}:?" in (DOCKER / "compose.yaml").read_text(), "compose must require the dashboard token"
     assert "openssl rand -hex 32" in (DOCKER / ".env.example").read_text()
     used = set(re.findall(r"\$\{(\w+)", (DOCKER / "compose.yaml").read_text()))
     assert used <= set(example), f"undocumented in .env.example: {sorted(used - set(example))}"
