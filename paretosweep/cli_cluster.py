@@ -7,6 +7,7 @@ head's dashboard (``http://HEAD:8265``); without ``--address`` it comes from
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,19 +36,48 @@ JobId = Annotated[str, typer.Argument(help="Job id printed by `paretosweep submi
 
 
 def _fail(error: Exception) -> None:
-    print_error(err_console, error)
+    from paretosweep._redact import redact
+
+    text = redact(str(error))
+    print_error(err_console, error if text == str(error) else ParetoSweepError(text))
     raise typer.Exit(code=2)
+
+
+def _storage_with_credentials(spec: Path, storage: str | None) -> str | None:
+    """The run directory of this submission (``--storage``, else the spec's), if its URI carries credentials."""
+    from paretosweep._redact import has_credentials
+
+    if storage is None:
+        import yaml
+
+        try:
+            storage = (yaml.safe_load(spec.read_text()) or {}).get("storage")
+        except (OSError, yaml.YAMLError, AttributeError):
+            return None
+    return storage if isinstance(storage, str) and has_credentials(storage) else None
 
 
 def submit(
     spec: Annotated[Path, typer.Argument(help="YAML sweep spec; validated here before it is sent.")],
     address: Address = None,
     storage: Annotated[
-        str | None, typer.Option(help="Override the spec's run directory: an absolute path every node shares, or a URI (s3://…).")
+        str | None,
+        typer.Option(
+            help="Override the spec's run directory: an absolute path every node shares, or a URI (s3://…). S3 credentials "
+            "in the URI are sent in a file of the job's working directory, never in its entrypoint."
+        ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run directory (skip the trials it holds).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run directory.")] = False,
     follow: Annotated[bool, typer.Option("--follow", help="Stream the job's log until it ends.")] = False,
+    secret_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret-env",
+            help="Send this environment variable of yours (e.g. a tracking token) to the job's processes, in a file of its "
+            "working directory rather than its entrypoint or env_vars. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Submit a sweep to a Ray cluster as a job; prints the job id."""
     from paretosweep import cluster
@@ -55,12 +85,27 @@ def submit(
 
     extend_import_path(spec.resolve().parent, Path.cwd())  # a `mymod:make_problem` beside the spec is found (and shipped)
     extra = [flag for flag, on in (("--resume", resume), ("--overwrite", overwrite)) if on]
+    missing = [name for name in secret_env or () if name not in os.environ]
+    if missing:
+        _fail(ParetoSweepError(f"--secret-env names {missing}, which your environment does not set."))
+    secrets = {name: os.environ[name] for name in secret_env or ()}
     try:
-        job_id = cluster.submit(spec, address=address, storage=storage, extra_args=extra)
+        job_id = cluster.submit(spec, address=address, storage=storage, extra_args=extra, secrets=secrets)
     except ParetoSweepError as error:
         _fail(error)
     sys.stdout.write(job_id + "\n")
     sys.stdout.flush()
+    if (secret := _storage_with_credentials(spec, storage)) is not None:
+        from paretosweep._redact import redact
+
+        err_console.print(
+            escape(
+                f"The credentials of `{redact(secret)}` went to the job in a file of its working directory, not in its "
+                "entrypoint, environment or log; anyone who can submit jobs to this cluster can still read that file. "
+                "Prefer credentials configured on the nodes (an instance role, ~/.aws/credentials, a Kubernetes secret)."
+            ),
+            highlight=False,
+        )
     where = f" --address {address}" if address else ""
     err_console.print(
         escape(f"Follow it: paretosweep logs {job_id}{where} --follow   ·   paretosweep status {job_id}{where}"), highlight=False

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from paretosweep.frontier import BOOKKEEPING_HPARAMS
 from paretosweep.results import Objective, as_test_column
 
 #: Keys of a record, in order. ``objectives`` maps each objective column to its (validation) value,
@@ -144,7 +145,8 @@ def _seed_trial_ids(row: Mapping[str, Any]) -> list[str]:
 
 
 #: hparams keys that are the trial's budget or bookkeeping, not a method's own options.
-_NOT_METHOD_OPTIONS = ("optimizer", "lr", "epochs", "steps_per_epoch", "method", "attempts", "pack_id", "pack_size", "pack_seconds")
+#: hparams keys of a method row that are not the method's options: the run's budget and how the trial ran.
+_NOT_METHOD_OPTIONS = ("optimizer", "lr", "epochs", "steps_per_epoch", "method", "warm_start", *BOOKKEEPING_HPARAMS)
 
 
 def reproduce_spec(spec: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:

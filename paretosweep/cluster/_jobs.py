@@ -1,12 +1,20 @@
 """Submit, follow and stop sweeps on a Ray cluster through Ray's Jobs API (``ray[default]``).
 
-A submitted sweep is the job ``paretosweep run <spec> --address auto``, run by Ray on the head
-node. Its runtime environment carries what the cluster cannot have already:
+A submitted sweep is the job ``python -m paretosweep.cluster._job_entry run <spec> --address auto``
+(``paretosweep run``, see :mod:`paretosweep.cluster._job_entry`), run by Ray on the head node. Its
+runtime environment carries what the cluster cannot have already:
 
-- ``working_dir``: a temporary folder holding only the spec file (never the caller's project:
-  a big working directory is slow to upload, and the cluster has paretosweep installed);
-- ``py_modules``: the user's problem module, when ``problem.name`` is an import path whose
-  module is a local file or folder (not an installed package).
+- ``working_dir``: a temporary folder holding the spec file, its ``storage`` set to the run
+  directory without credentials (never the caller's project: a big working directory is slow to
+  upload, and the cluster has paretosweep installed); a single-file problem module (``mod.py``),
+  which Ray puts on every worker's path; and, when the storage URI carried S3 credentials, the
+  job's secrets file, which the entrypoint and every worker load (``worker_process_setup_hook``);
+- ``py_modules``: the user's problem package, when ``problem.name`` is an import path whose
+  module is a local folder (not an installed package).
+
+Neither the storage URI's credentials nor the storage override are in the entrypoint, which
+Ray shows in ``paretosweep status``, the dashboard and the job's log; everything printed from
+the job (status, message, log) goes through :func:`paretosweep._redact.redact` as well.
 
 The spec is validated here, against its problem, before anything is sent, so a bad spec fails
 on the laptop. The run directory must be one the cluster can write: an absolute path on storage
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import queue
 import shlex
@@ -25,12 +34,14 @@ import sys
 import sysconfig
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paretosweep._redact import redact, split_credentials
 from paretosweep.cluster._address import ClusterError, JobNotFoundError, _address_env_cleared, check_jobs_api, jobs_api_url
+from paretosweep.cluster._job_secrets import SECRETS_FILE, SETUP_HOOK
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError
 
@@ -91,7 +102,7 @@ def validate_for_cluster(spec_path: str | os.PathLike[str], *, storage: str | No
     build_plan(spec)  # every check that needs the problem, here rather than on the cluster
     run_dir = spec.storage
     if run_dir is None or ("://" not in run_dir and not os.path.isabs(run_dir)):
-        found = f"`{run_dir}`, a relative path" if run_dir else f"not set (so `runs/{spec.name}`, a relative path)"
+        found = f"`{redact(run_dir)}`, a relative path" if run_dir else f"not set (so `runs/{spec.name}`, a relative path)"
         raise ConfigError(
             f"`storage` is {found}: a submitted sweep runs in a temporary directory on the Ray head, where a "
             "relative run directory would be lost. Set `storage` (or `--storage`) to an absolute path on storage "
@@ -140,6 +151,7 @@ def submit(
     storage: str | None = None,
     extra_args: Sequence[str] = (),
     submission_id: str | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> str:
     """Validate ``spec_path`` here, then submit it as a Ray job; returns the job id.
 
@@ -149,6 +161,9 @@ def submit(
         storage: override the spec's run directory (absolute path shared by the nodes, or a URI).
         extra_args: more ``paretosweep run`` options, e.g. ``("--resume",)``.
         submission_id: the job id to use (Ray makes one up otherwise).
+        secrets: more environment variables for the job's processes (e.g. a tracking server's token),
+            sent like the storage credentials: in a file of the job's working directory, not in its
+            entrypoint, ``env_vars`` or log.
 
     Raises:
         ConfigError: the spec is invalid, or its run directory is not absolute.
@@ -157,16 +172,26 @@ def submit(
     """
     path = Path(spec_path)
     spec = validate_for_cluster(path, storage=storage)
+    clean_storage, storage_secrets = split_credentials(spec.storage or "")
+    secrets = {**storage_secrets, **(secrets or {})}
+    spec = spec.model_copy(update={"storage": clean_storage})
     jobs = client(address)
     _check_fits(jobs, spec)
-    entry = ["paretosweep", "run", path.name, "--address", "auto"]
-    if storage is not None:
-        entry += ["--storage", storage]
-    entry += list(extra_args)
+    entry = ["python", "-m", "paretosweep.cluster._job_entry", "run", path.name, "--address", "auto", *extra_args]
     with tempfile.TemporaryDirectory(prefix="paretosweep-job-") as folder:
-        shutil.copyfile(path, Path(folder) / path.name)
+        _write_job_spec(path, Path(folder) / path.name, clean_storage)
         runtime_env: dict[str, Any] = {"working_dir": folder, "env_vars": {"PYTHONUNBUFFERED": "1"}}
-        modules = local_problem_modules(spec.problem.name or spec.problem.trainable or "")
+        if secrets:
+            secrets_path = Path(folder) / SECRETS_FILE
+            secrets_path.touch(mode=0o600)
+            secrets_path.write_text(json.dumps(secrets))
+            runtime_env["worker_process_setup_hook"] = SETUP_HOOK
+        modules = []
+        for module in local_problem_modules(spec.problem.name or spec.problem.trainable or ""):
+            if Path(module).is_file():  # Ray's py_modules takes folders only: a lone `mod.py` goes in the working dir
+                shutil.copyfile(module, Path(folder) / Path(module).name)
+            else:
+                modules.append(module)
         if modules:
             runtime_env["py_modules"] = modules
         try:
@@ -177,7 +202,19 @@ def submit(
                 metadata={META_SPEC: path.name},
             )
         except Exception as error:
-            raise ClusterError(f"The cluster refused the job for `{path}`: {error}") from None
+            raise ClusterError(f"The cluster refused the job for `{path}`: {redact(str(error))}") from None
+
+
+def _write_job_spec(source: Path, target: Path, storage: str) -> None:
+    """Copy the spec to ``target`` with ``storage`` set (the run directory, without credentials)."""
+    import yaml
+
+    data = yaml.safe_load(source.read_text()) or {}
+    if data.get("storage") == storage:
+        shutil.copyfile(source, target)
+        return
+    data["storage"] = storage
+    target.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def status(job_id: str, *, address: str | None = None) -> JobStatus:
@@ -191,8 +228,8 @@ def status(job_id: str, *, address: str | None = None) -> JobStatus:
     return JobStatus(
         job_id=job_id,
         status=str(getattr(info.status, "value", info.status)),
-        message=info.message,
-        entrypoint=info.entrypoint,
+        message=redact(info.message) if info.message else info.message,
+        entrypoint=redact(info.entrypoint) if info.entrypoint else info.entrypoint,
         start_time=info.start_time / 1000 if info.start_time else None,
         end_time=info.end_time / 1000 if info.end_time else None,
     )
@@ -206,9 +243,9 @@ def logs(job_id: str, *, address: str | None = None, follow: bool = False) -> It
     """
     jobs = client(address)
     if not follow:
-        return iter([_call(jobs.get_job_logs, job_id, address=jobs.get_address())])
+        return iter([redact(_call(jobs.get_job_logs, job_id, address=jobs.get_address()))])
     _call(jobs.get_job_info, job_id, address=jobs.get_address())  # a clear error for an unknown id
-    return _iterate_async(lambda: jobs.tail_job_logs(job_id))
+    return (redact(chunk) for chunk in _iterate_async(lambda: jobs.tail_job_logs(job_id)))
 
 
 def stop(job_id: str, *, address: str | None = None) -> str:
@@ -240,7 +277,7 @@ def _call(method: Callable[[str], Any], job_id: str, *, address: str) -> Any:
                 f"No job `{job_id}` on the Ray cluster at {address}. Job ids look like `raysubmit_…` (printed by "
                 "`paretosweep submit`); `ray job list --address ...` lists them."
             ) from None
-        raise ClusterError(f"The Ray Jobs API at {address} failed for job `{job_id}`: {text}") from None
+        raise ClusterError(f"The Ray Jobs API at {address} failed for job `{job_id}`: {redact(text)}") from None
 
 
 def _iterate_async(make_agen: Callable[[], AsyncIterator[str]]) -> Iterator[str]:
@@ -272,7 +309,7 @@ def _iterate_async(make_agen: Callable[[], AsyncIterator[str]]) -> Iterator[str]
     threading.Thread(target=run, name="paretosweep-follow-logs", daemon=True).start()
     while (item := items.get()) is not done:
         if isinstance(item, BaseException):
-            raise ClusterError(f"Following the job's log failed: {type(item).__name__}: {item}") from item
+            raise ClusterError(f"Following the job's log failed: {type(item).__name__}: {redact(str(item))}") from item
         yield item
 
 

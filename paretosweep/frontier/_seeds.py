@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 #: hparams keys that are bookkeeping of how a trial ran, not part of its configuration.
-BOOKKEEPING_HPARAMS = ("attempts", "pack_id", "pack_size", "pack_seconds")
+BOOKKEEPING_HPARAMS = ("attempts", "lost_nodes", "pack_id", "pack_size", "pack_seconds", "warm_from")
 #: Columns that identify a configuration (with the canonical hparams).
 CONFIGURATION_COLUMNS = ("kind", "scalarizer", "method", "weights", "lr")
 #: Statuses whose metrics measure a trained model: ``completed`` (its whole budget) and ``stopped``
@@ -73,13 +73,15 @@ def configuration_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def usable_rows(frame: pd.DataFrame, finite: np.ndarray, *, statuses: Sequence[str] = MEASURED_STATUSES) -> np.ndarray:
-    """``[n]`` rows that count for the frontier: ``finite`` ones whose ``status`` is in ``statuses``.
+    """``[n]`` rows that count for the frontier: ``finite`` ones whose ``status`` is in ``statuses`` (never a proposal).
 
     A ``stopped`` row counts only when no row of its configuration completed: a configuration's
     point is the mean over its fully trained seeds, over its stopped ones only when none completed,
     never a mix of training lengths. ``statuses=("completed",)`` keeps fully trained trials only.
     """
     status = frame["status"].to_numpy()
+    if "kind" in frame.columns:  # a conditioned model's proposals (kind `conditioned`) are not measured trials
+        finite = np.asarray(finite, dtype=bool) & (frame["kind"] != "conditioned").to_numpy()
     completed = (status == "completed") & finite if "completed" in statuses else np.zeros(len(frame), dtype=bool)
     stopped = (status == "stopped") & finite if "stopped" in statuses else np.zeros(len(frame), dtype=bool)
     if stopped.any() and completed.any():

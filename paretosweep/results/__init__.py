@@ -21,6 +21,15 @@ from paretosweep.results._checkpoints import (
 )
 from paretosweep.results._fs import atomic_write_table, resolve
 from paretosweep.results._meta import RunMeta
+from paretosweep.results._proposals import (
+    CONDITIONED_KIND,
+    load_proposals,
+    read_stage_info,
+    stage_file,
+    verification_gaps,
+    write_proposals,
+    write_stage_info,
+)
 from paretosweep.results._readers import load_frontier, load_progress, load_trials, read_objectives, read_run_meta
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE,
@@ -56,6 +65,13 @@ from paretosweep.results._schema import (
 from paretosweep.results._store import RunStore
 
 __all__ = [
+    "CONDITIONED_KIND",
+    "load_proposals",
+    "read_stage_info",
+    "stage_file",
+    "verification_gaps",
+    "write_proposals",
+    "write_stage_info",
     "CHECKPOINT_FILE",
     "LOGS_DIR",
     "checkpoint_locations",

@@ -12,8 +12,16 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from paretosweep._redact import redact
 from paretosweep.errors import ResultSchemaError, RunDirectoryError
 from paretosweep.results._schema import META_OBJECTIVES, META_SCHEMA_VERSION, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, progress_schema
+
+#: What to do about a damaged run file (deleting it would lose the run: a resume recovers it).
+RECOVERY_ADVICE = (
+    "Do not delete it: `paretosweep run SPEC --resume` recovers the run, rebuilding trials.parquet from the run's "
+    "records/ (one file per finished trial), frontier and Ray Tune results, and frontier/progress from the "
+    "recovered trials; the damaged file is moved aside."
+)
 
 
 def resolve(path: str | os.PathLike[str], filesystem: pafs.FileSystem | None = None) -> tuple[pafs.FileSystem, str]:
@@ -31,7 +39,7 @@ def resolve(path: str | os.PathLike[str], filesystem: pafs.FileSystem | None = N
             return pafs.FileSystem.from_uri(text)
         except (pa.ArrowException, ValueError, OSError) as exc:
             raise RunDirectoryError(
-                f"Cannot open storage `{text}` as a pyarrow filesystem URI ({exc}). Check the URI and its credentials."
+                redact(f"Cannot open storage `{text}` as a pyarrow filesystem URI ({exc}). Check the URI and its credentials.")
             ) from None
     return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(text))
 
@@ -98,12 +106,12 @@ def read_table(fs: pafs.FileSystem, path: str, run: str) -> pa.Table:
     if info.type != pafs.FileType.File:
         found = "is missing" if info.type == pafs.FileType.NotFound else "is not a file"
         raise ResultSchemaError(
-            f"`{run}` is not a paretosweep run directory: `{path}` {found}. Run `paretosweep run SPEC` first, or check the path."
+            f"`{redact(run)}` is not a paretosweep run directory: `{path}` {found}. Run `paretosweep run SPEC` first, or check the path."
         )
     try:
         table = pq.read_table(path, filesystem=fs)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ResultSchemaError(f"`{path}` is corrupt ({type(exc).__name__}: {exc}): delete it and re-run with --resume.") from exc
+        raise ResultSchemaError(f"`{path}` is corrupt ({type(exc).__name__}: {exc}). {RECOVERY_ADVICE}") from exc
     metadata = table.schema.metadata or {}
     if META_OBJECTIVES not in metadata:
         raise ResultSchemaError(
@@ -137,5 +145,25 @@ def check_columns(table: pa.Table, expected: Sequence[pa.Field], path: str, *, p
     if [(f.name, f.type) for f in found] != [(f.name, f.type) for f in expected]:
         raise ResultSchemaError(
             f"`{path}` should start with the columns {[f.name for f in expected]} of schema version "
-            f"{SCHEMA_VERSION}. Found {table.schema.names}. Delete it and re-run with --resume."
+            f"{SCHEMA_VERSION}. Found {table.schema.names}. {RECOVERY_ADVICE}"
         )
+
+
+def remove_stale_temp_files(fs: pafs.FileSystem, root: str, subdirs: Sequence[str] = ()) -> list[str]:
+    """Delete the hidden ``.*.tmp`` files an interrupted write left in ``root`` (and ``subdirs`` of it).
+
+    Only the run's one driver may call this (a temporary file of a live writer would go too);
+    readers never open such files. Returns the paths removed.
+    """
+    removed = []
+    for directory in (root, *(join(fs, root, d) for d in subdirs)):
+        try:
+            entries = fs.get_file_info(pafs.FileSelector(directory, allow_not_found=True))
+        except (OSError, pa.ArrowException):
+            continue
+        for entry in entries:
+            if entry.type == pafs.FileType.File and entry.base_name.startswith(".") and entry.base_name.endswith(".tmp"):
+                with contextlib.suppress(OSError, pa.ArrowException):
+                    fs.delete_file(entry.path)
+                    removed.append(entry.path)
+    return removed

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from paretosweep.errors import ConfigError, ResultSchemaError
 from paretosweep.frontier import maximise_flags
+from paretosweep.results._fs import RECOVERY_ADVICE
 from paretosweep.results._schema import (
     FRONTIER_EXTRA_FIELDS,
     META_OBJECTIVES,
@@ -69,7 +70,7 @@ class RunMeta:
                 splits=RunSplits.from_json(metadata.get(META_SPLITS, b"null")),
             )
         except (ValueError, TypeError, KeyError) as exc:
-            raise ResultSchemaError(f"`{path}` has unreadable paretosweep metadata ({exc}): delete it and re-run with --resume.") from exc
+            raise ResultSchemaError(f"`{path}` has unreadable paretosweep metadata ({exc}). {RECOVERY_ADVICE}") from exc
 
 
 def validate_meta(meta: RunMeta) -> None:

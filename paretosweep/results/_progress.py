@@ -4,17 +4,20 @@
 (``paretosweep.frontier._hv_estimate``: the rule, the measured costs and the estimator);
 ``hypervolume_method`` says which and ``hypervolume_stderr`` gives the estimate's standard
 error (0.0 when exact). ``igd_plus`` and ``hv_ratio`` come from the exact front when the run
-has one (``_exact_front.py``), else null.
+has one (``_exact_front.py``), else null. :func:`compute_curve` gives the hypervolume against
+the training compute spent, trial by trial in finishing order (the report's and the dashboard's
+compute curve).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from paretosweep.frontier import (
@@ -230,3 +233,73 @@ def recomputed_progress(progress: pa.Table, trials: pa.Table, meta: RunMeta, exa
         field_ = progress.schema.field(index)
         progress = progress.set_column(index, field_, pa.array([r[name] for r in rows], field_.type))
     return progress
+
+
+class ComputeCurve(NamedTuple):
+    """The hypervolume of the run's frontier against the training compute spent, in finishing order.
+
+    Point ``k`` is after the ``k``-th trial to finish: ``epochs[k]`` the epochs trained so far,
+    summed over trials (each trial's own epochs: ``epochs_done``, less the shared epochs of a
+    shared warm start, which count once, before every trial; a stopped trial counts the epochs it
+    trained, a failed one those it reported), ``hypervolume[k]`` that of the frontier of the trials
+    finished by then (as in progress.parquet: seed means, stopped trials where no seed completed),
+    ``status[k]`` the trial's status (``stopped``: ended early by the scheduler). With the same
+    training set every epoch, epochs are proportional to sample-epochs.
+    """
+
+    trial_ids: np.ndarray  # [n] str
+    epochs: np.ndarray  # [n] cumulative
+    hypervolume: np.ndarray  # [n]
+    status: np.ndarray  # [n] str
+    shared_epochs: int = 0
+
+
+#: At most this many points are evaluated (evenly spaced over the trials, the last always): each needs its own frontier.
+COMPUTE_CURVE_POINTS = 300
+
+
+def shared_warm_epochs(spec: Mapping[str, Any] | None) -> int:
+    """The epochs of a run's shared warm start (``warm_start: {from: shared, epochs: E}`` in its spec), else 0."""
+    warm = (spec or {}).get("warm_start") or {}
+    return int(warm.get("epochs") or 0) if warm.get("from", "shared") == "shared" else 0
+
+
+def compute_curve(
+    trials: pd.DataFrame,
+    objectives: Sequence[Objective],
+    metric_columns: Sequence[str],
+    reference_point: Sequence[float] | None,
+    *,
+    shared_epochs: int = 0,
+    max_points: int = COMPUTE_CURVE_POINTS,
+) -> ComputeCurve:
+    """The run's :class:`ComputeCurve` from its trial rows (trials.parquet as a DataFrame); HV 0 without a reference point."""
+    if not len(trials):
+        empty = np.zeros(0)
+        return ComputeCurve(np.zeros(0, dtype=object), empty, empty, np.zeros(0, dtype=object), shared_epochs)
+    order = trials.sort_values("finished_at", kind="stable", na_position="last") if "finished_at" in trials else trials
+    frame = order.reset_index(drop=True)
+    done = pd.to_numeric(frame["epochs_done"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+    own = np.maximum(done - shared_epochs, 0.0)
+    epochs = shared_epochs + np.cumsum(own)
+    values = frame[[o.column for o in objectives]].to_numpy(dtype=np.float64, na_value=np.nan).reshape(len(frame), len(objectives))
+    measured = frame["status"].isin(MEASURED_STATUSES).to_numpy(dtype=bool) & ~nan_rows(values)
+    index = [list(metric_columns).index(o.column) for o in objectives]
+    directions = [o.direction for o in objectives]
+    n = len(frame)
+    picks = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(np.int64))
+    hv = np.zeros(len(picks))
+    for j, k in enumerate(picks):
+        if reference_point is None or not measured[: k + 1].any():
+            continue
+        part = frame.iloc[: k + 1]
+        groups = seed_groups(part, metric_columns, usable_rows(part, measured[: k + 1]))
+        columns = frontier_columns(groups.mean[:, index], directions=directions, reference_point=reference_point, exact=None)
+        hv[j] = float(columns["hypervolume"])
+    return ComputeCurve(
+        frame["trial_id"].to_numpy(dtype=object)[picks],
+        epochs[picks],
+        hv,
+        frame["status"].to_numpy(dtype=object)[picks],
+        shared_epochs,
+    )

@@ -6,6 +6,9 @@ A run directory holds three files (see ``../shared/DESIGN.md``):
 * ``frontier.parquet`` the non-dominated measured trials (completed, or ``stopped`` early by the
   sweep's scheduler, their ``status`` says which) plus ``hv_contribution``;
 * ``progress.parquet`` trials done, compute spent and hypervolume over time;
+* ``conditioned/proposals.parquet`` (only with ``sampler: conditioned``) the conditioned model's
+  proposals: the trials columns, ``kind = "conditioned"``, one row per evaluated weight vector;
+  proposals, not trials, so no frontier or progress row ever holds them (``_proposals``);
 * ``exact_front.parquet`` (only when the problem knows its exact front) a dense sample of that
   front, one float64 column per objective column; read back on resume so ``igd_plus`` and
   ``hv_ratio`` of progress.parquet can be recomputed.
@@ -53,12 +56,18 @@ META_REFERENCE_RULE = b"paretosweep.reference_rule"
 META_HV_CONTRIBUTION = b"paretosweep.hv_contribution"
 #: Which split chose the frontier and which columns hold held-out test values (JSON, see :class:`RunSplits`).
 META_SPLITS = b"paretosweep.splits"
+#: trials.parquet: its generation (a count of its rewrites, JSON int); frontier.parquet and
+#: progress.parquet: the generation of trials.parquet they were made from. A derived file whose
+#: generation is lower than the trials file's is stale (see ``_readers`` and ``RunStore.open``).
+META_GENERATION = b"paretosweep.generation"
 #: Prefix of the column holding a metric's value on the test split: ``test_left_acc``.
 TEST_PREFIX = "test_"
 
 #: ``stopped``: ended at a rung by the early-stopping scheduler (``scheduler:``), its last metrics, ``epochs_done`` and checkpoint kept.
 STATUSES = ("completed", "failed", "diverged", "stopped")
-KINDS = ("scalarization", "method")
+#: ``conditioned``: a proposal of the weight-conditioned model (``sampler: conditioned``), stored in
+#: ``conditioned/proposals.parquet`` with these columns, never in trials.parquet or the frontier.
+KINDS = ("scalarization", "method", "conditioned")
 
 #: Fixed columns of trials.parquet / frontier.parquet, in order.
 TRIAL_FIELDS: tuple[pa.Field, ...] = (

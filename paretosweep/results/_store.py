@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import signal
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -24,13 +26,16 @@ import pyarrow.fs as pafs
 from paretosweep.errors import ConfigError, ResultSchemaError, RunDirectoryError
 from paretosweep.results._exact_front import ExactFrontIndicators
 from paretosweep.results._fs import atomic_write_table, join, resolve
+from paretosweep.results._journal import TrialJournal
 from paretosweep.results._meta import RunMeta, validate_meta
 from paretosweep.results._progress import elapsed_since_first, first_batch_reference, progress_row, recomputed_progress, run_files
-from paretosweep.results._readers import load_table, read_stored_run
+from paretosweep.results._readers import file_generation, load_table, read_stored_run
+from paretosweep.results._recovery import Recovered, gather
 from paretosweep.results._rows import clean_row, null_where, rows_to_table
 from paretosweep.results._schema import (
     EXACT_FRONT_FILE,
     FRONTIER_FILE,
+    META_GENERATION,
     PROGRESS_FILE,
     TRIALS_FILE,
     Objective,
@@ -38,6 +43,18 @@ from paretosweep.results._schema import (
     progress_schema,
     trials_schema,
 )
+
+logger = logging.getLogger(__name__)
+
+#: Fault injection for tests: ``PARETOSWEEP_KILL_AFTER_TRIALS=<generation>`` SIGKILLs the process right after
+#: trials.parquet of that generation is renamed into place, before the files derived from it are.
+KILL_ENV = "PARETOSWEEP_KILL_AFTER_TRIALS"
+
+
+def _fault_point(generation: int) -> None:
+    if os.environ.get(KILL_ENV) == str(generation):
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 #: Rows ingested one batch at a time make one Arrow chunk each; past this many the table is compacted.
 _MAX_CHUNKS = 32
@@ -49,16 +66,24 @@ class RunStore:
     ``RunStore(path)`` binds to a directory and, if it already holds a run, re-reads it so
     a resumed sweep keeps every stored row; call ``create(...)`` to start a new run there.
     Rows are kept in memory in ingestion order; ``write()`` rewrites the files atomically.
+    ``record(rows)`` makes rows durable first (``records/``, see ``_journal``) and then ingests
+    them; ``ingest_records()`` takes in the records a trials.parquet does not hold yet, and
+    ``recover(...)`` rebuilds a run whose trials.parquet is damaged or gone (see ``_recovery``).
+
+    Every rewrite of trials.parquet raises its generation (``paretosweep.generation`` in the
+    metadata); frontier.parquet and progress.parquet carry the generation they were made from,
+    so a file left behind by a crash between two renames is seen as such (``stale_files()``).
 
     Args:
         path_or_uri: local directory or pyarrow filesystem URI.
         filesystem: a pyarrow filesystem that ``path_or_uri`` lives on (skips URI parsing).
+        load: re-read a run found there (False: bind only, e.g. to ``recover`` a damaged one).
 
     Raises:
         ResultSchemaError: if the directory holds a corrupt or foreign trials file.
     """
 
-    def __init__(self, path_or_uri: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None) -> None:
+    def __init__(self, path_or_uri: str | os.PathLike[str], *, filesystem: pafs.FileSystem | None = None, load: bool = True) -> None:
         self._fs, self._root = resolve(path_or_uri, filesystem)
         self._location = os.fspath(path_or_uri)
         self._meta: RunMeta | None = None
@@ -67,7 +92,9 @@ class RunStore:
         self._ids: set[str] = set()
         self._exact: ExactFrontIndicators | None = None
         self._opened_at = datetime.now(timezone.utc)
-        if self._fs.get_file_info(self._file(TRIALS_FILE)).type != pafs.FileType.NotFound:
+        self._generation = 0
+        self.journal = TrialJournal(self._fs, self._root)
+        if load and self._fs.get_file_info(self._file(TRIALS_FILE)).type != pafs.FileType.NotFound:
             self._load()
 
     # -- properties --------------------------------------------------------------------
@@ -84,6 +111,11 @@ class RunStore:
     def exists(self) -> bool:
         """Whether the directory holds a run (created here or re-read from disk)."""
         return self._meta is not None
+
+    @property
+    def generation(self) -> int:
+        """How many times trials.parquet was written (0: never, or by a paretosweep without generations)."""
+        return self._generation
 
     def trial_ids(self) -> frozenset[str]:
         """The ids of every stored trial, any status."""
@@ -189,6 +221,7 @@ class RunStore:
         self._exact = None
         if self._fs.get_file_info(self._file(EXACT_FRONT_FILE)).type == pafs.FileType.File:
             self._fs.delete_file(self._file(EXACT_FRONT_FILE))  # a replaced run's front is not this run's
+        self.journal.clear()  # nor are its trial records
         self._write_files()
         return self
 
@@ -211,6 +244,122 @@ class RunStore:
         if stored.progress is not None:  # absent after a crash between two writes
             self._progress = stored.progress
         self._ids = set(self._trials.column("trial_id").to_pylist())
+        self._generation = stored.generation
+
+    def stale_files(self) -> list[str]:
+        """The derived files (frontier, progress) missing or made from an older trials.parquet than the stored one."""
+        if self._fs.get_file_info(self._file(TRIALS_FILE)).type == pafs.FileType.NotFound:
+            return []
+        stored = file_generation(self._fs, self._file(TRIALS_FILE))
+        stale = []
+        for name in (FRONTIER_FILE, PROGRESS_FILE):
+            if self._fs.get_file_info(self._file(name)).type == pafs.FileType.NotFound:
+                stale.append(name)
+                continue
+            try:
+                made_from = file_generation(self._fs, self._file(name))
+            except ResultSchemaError:
+                stale.append(name)
+                continue
+            if stored is not None and (made_from is None or made_from < stored):
+                stale.append(name)
+        return stale
+
+    def record(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Hand the rows to ``records/`` (one durable record per new trial id, see ``_journal``), then ``ingest`` them;
+        returns how many were added. ``journal.sync()`` waits until the records are on disk."""
+        fresh: dict[str, Mapping[str, Any]] = {}
+        for row in rows:
+            trial_id = row.get("trial_id")
+            if isinstance(trial_id, str) and trial_id not in self._ids:
+                fresh.setdefault(trial_id, row)
+        self.journal.append(fresh.values())
+        return self.ingest(fresh.values())
+
+    def ingest_records(self) -> int:
+        """Ingest the rows of ``records/`` whose trials are not stored yet; returns how many were added.
+
+        A record that does not fit the run's schema is skipped with a warning.
+        """
+        self.journal.sync()
+        missing = self.journal.ids() - self._ids
+        if not missing:
+            return 0
+        added = 0
+        for row in self.journal.read(missing):
+            try:
+                added += self.ingest([row])
+            except ResultSchemaError as error:
+                logger.warning("Skipping the trial record of `%s`: %s", row.get("trial_id"), error)
+        return added
+
+    def recover(
+        self,
+        *,
+        objectives: Sequence[Objective],
+        tasks: Sequence[str],
+        metric_columns: Sequence[str],
+        reference_point: Sequence[float] | None = None,
+        reference_rule: str | None = None,
+        spec: Mapping[str, Any] | None = None,
+        splits: RunSplits | None = None,
+        row_key: str | None = None,
+    ) -> Recovered:
+        """Rebuild the run from whatever it still holds and rewrite its files (see ``_recovery``).
+
+        The arguments describe the run as ``create`` takes them (from the sweep's plan); a
+        reference point the stored frontier or progress file fixed wins over ``reference_point``.
+        ``row_key``: the key of a Tune result that carries a trial's row (None: Tune is not read).
+        A damaged file is moved aside; a stored frontier with more points than the recovered one
+        is kept beside it, and the loss is logged.
+        """
+        from paretosweep.results._progress import frontier_table
+
+        meta = RunMeta(
+            objectives=tuple(objectives),
+            tasks=tuple(tasks),
+            metric_columns=tuple(metric_columns),
+            reference_point=None if reference_point is None else tuple(float(v) for v in reference_point),
+            spec=dict(spec or {}),
+            reference_rule=reference_rule if reference_point is not None else None,
+            splits=splits,
+        )
+        generations = []
+        for name in (TRIALS_FILE, FRONTIER_FILE, PROGRESS_FILE):
+            try:
+                if self._fs.get_file_info(self._file(name)).type == pafs.FileType.File:
+                    generations.append(file_generation(self._fs, self._file(name)) or 0)
+            except ResultSchemaError:
+                continue
+        found = gather(self._fs, self._root, self._location, meta, row_key=row_key)
+        if found.reference_point is not None and len(found.reference_point) == len(meta.objectives):
+            meta = dataclasses.replace(meta, reference_point=found.reference_point, reference_rule=found.reference_rule)
+        validate_meta(meta)
+        self._meta = meta
+        schema = trials_schema(meta.metric_columns)
+        self._trials = schema.empty_table()
+        self._ids = set()
+        self._progress = found.progress if found.progress is not None else progress_schema().empty_table()
+        self._generation = max(generations, default=0)
+        for row in sorted(found.rows.values(), key=_finished_at):
+            try:
+                self.ingest([{k: v for k, v in row.items() if k in schema.names}])
+            except ResultSchemaError as error:
+                logger.warning("Recovery skips trial `%s`: %s", row.get("trial_id"), error)
+        front, _ = frontier_table(self._trials, meta)
+        if found.frontier_rows is not None and (front.num_rows < found.frontier_rows or found.unrecoverable):
+            kept = f"{self._file(FRONTIER_FILE)}.before-recovery-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+            self._fs.copy_file(self._file(FRONTIER_FILE), kept)
+            logger.warning(
+                "The recovered trials make a frontier of %d point(s); the stored frontier.parquet had %d. "
+                "Trials of the stored frontier found in no record: %s. The stored frontier is kept as `%s`.",
+                front.num_rows,
+                found.frontier_rows,
+                ", ".join(found.unrecoverable) or "none",
+                kept,
+            )
+        self.write()
+        return found
 
     def set_exact_front(
         self,
@@ -393,5 +542,20 @@ class RunStore:
         return join(self._fs, self._root, name)
 
     def _write_files(self) -> None:
+        """trials.parquet first, at the next generation, then the files derived from it, marked with that generation."""
+        generation = self._generation + 1
+        stamp = {META_GENERATION: str(generation).encode()}
         for name, table in run_files(self._trials, self._progress, self._require()):
-            atomic_write_table(table, self._file(name), self._fs)
+            atomic_write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **stamp}), self._file(name), self._fs)
+            if name == TRIALS_FILE:
+                self._generation = generation
+                _fault_point(generation)
+
+
+def _finished_at(row: Mapping[str, Any]) -> float:
+    value = row.get("finished_at")
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+        return float(value)
+    return float("inf")

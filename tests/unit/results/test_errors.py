@@ -34,7 +34,7 @@ def test_missing_run_directory(tmp_path: Path) -> None:
 def test_garbage_trials_file(tmp_path: Path) -> None:
     _run(tmp_path)
     (tmp_path / TRIALS_FILE).write_bytes(b"this is not parquet at all" * 10)
-    fix = r"trials\.parquet` is corrupt .*delete it and re-run with --resume"
+    fix = r"trials\.parquet` is corrupt .*Do not delete it: `paretosweep run SPEC --resume` recovers the run"
     with pytest.raises(ResultSchemaError, match=fix):
         RunStore(tmp_path)
     with pytest.raises(ResultSchemaError, match="corrupt"):
