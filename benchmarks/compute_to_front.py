@@ -12,25 +12,34 @@ through Ray Tune (2 concurrent trials, one thread each). Arms:
 * ``lattice_e2``, ``lattice_e3`` — the same lattice trained for 2 and 3 of the ``EPOCHS`` epochs
   (``budget.epochs`` 2 or 3): what any scheduler must beat at equal compute;
 * ``lattice_pareto_asha`` — the lattice with ``scheduler: {name: pareto_asha, grace_epochs: 1,
-  reduction_factor: 3}`` (paretosweep's multi-objective ASHA, rungs at epochs 1 and 3);
-* ``shuffled_pareto_asha`` — the same lattice points and scheduler, the points given in a random
-  order (``sampler: explicit``, permuted with ``seed``): ASHA's rungs are asynchronous, so the
-  order trials arrive in decides what the first trials at a rung are compared with;
+  reduction_factor: 3}`` (paretosweep's multi-objective ASHA, rungs at epochs 1 and 3); with a
+  scheduler the sweep asks a static design in a shuffle seeded by ``spec.seed``
+  (``paretosweep.sampling._factory.design_order``): ASHA's rungs are asynchronous, so the order
+  trials arrive in decides what the first trials at a rung are compared with (the former
+  ``shuffled_pareto_asha`` arm, the lattice permuted with the same seed, is this arm now);
 * ``adaptive_pareto_asha`` — ``sampler: adaptive`` (budget N) with the same scheduler;
+* ``lattice_warm_shared`` — the lattice with ``warm_start: {from: shared, epochs: EPOCHS - 2}``:
+  one equal-weight model trained ``EPOCHS - 2`` epochs, every trial continuing from it for 2
+  (compute: the shared epochs once, plus 2 per trial: 25 % of the full lattice at N = 28);
+* ``adaptive_warm_nearest`` — ``sampler: adaptive`` (budget N) with ``warm_start: {from: nearest,
+  epochs: 2}``: the initial design trains in full, each proposed weight vector continues from its
+  nearest completed neighbour's checkpoint for 2 epochs;
 * ``ray_asha_ws`` — the lattice under Ray Tune's own ``ASHAScheduler`` (same grace, η, max)
   ranking the equal-weight sum of the validation objectives in minimisation form,
   ``mean_i s_i f_i`` with ``s_i = +1`` for ``min`` and ``-1`` for ``max`` objectives: what Ray's
   documentation suggests for several objectives. paretosweep's ``scheduler:`` knows only
   ``pareto_asha``, so this arm runs its own ``tune.Tuner`` over the same trials (same ids, same
-  training: :func:`paretosweep.trial.train_problem` through a :class:`paretosweep.TrialContext`);
+  training: :func:`paretosweep.trial.train_problem` through a :class:`paretosweep.TrialContext`),
+  in the order ``lattice_pareto_asha`` asks them (the same seeded shuffle);
 * ``optuna_nsga2`` — ``sampler: optuna_nsga2`` (budget N), no early stopping;
 * ``moasha`` — Syne Tune's ``MOASHA`` (Schmucker et al. 2021, ``syne_tune.optimizer.schedulers.
   multiobjective.moasha.MOASHA``, non-dominated-sort priority, same grace, η, max) deciding, through a
   thin Ray ``TrialScheduler`` adapter, over the same lattice trials as ``ray_asha_ws``; skipped
   with a note when ``syne-tune`` is not installed (it is not a dependency of paretosweep).
 
-Warm starts are not among the arms: ``warm_start: {from: shared}`` is not benchmarked here and
-``from: nearest`` does not exist.
+A shared warm start's trials report ``epochs_done`` = the shared epochs + their own; here each
+counts its own epochs, and the shared training is one record (``warm-shared``, no test point) that
+finishes first.
 
 Measures. Compute is counted in **sample-epochs**: a trial's training samples per epoch times the
 epochs it actually trained (``epochs_done``; a stopped trial counts what it trained), which is
@@ -52,10 +61,11 @@ Scale, cut down for 2 CPU cores shared with other jobs (the recorded run's wall 
 benchmarks/RESULTS.md):
 ``EPOCHS`` = 9; synthetic with 3 and 8 tasks (correlation 0.3, 2,000 samples, 60 % of them for
 training, batch 128, lr 0.01), recsys with its 3 tasks (8,000 samples, 60 % for training, batch
-256, lr 0.003, AUC objectives; the problem has exactly click / cart / purchase, so the issue's
-">= 4 tasks" is not available), multimnist (512 training images, 256 validation, 256 test, batch
+256, lr 0.003, AUC objectives) with 4 tasks (``n_tasks: 4``: click / cart / purchase / repurchase,
+rates 0.2 / 0.1 / 0.05 / 0.025 so that every test split holds some 40 or more positives of each),
+multimnist (512 training images, 256 validation, 256 test, batch
 64, lr 0.003, accuracy objectives); linear scalarization, Adam, full epochs; N = 28 lattice
-points (synthetic K=3 and recsys: H = 6), 36 (K=8: H = 2, and 36 Sobol points), 12
+points (synthetic K=3: H = 6), 20 (recsys, 4 tasks: H = 3), 36 (K=8: H = 2, and 36 Sobol points), 12
 (multimnist). ``--quick`` is a smoke run (1 seed, tiny problems, 4 epochs).
 
 Run::
@@ -102,16 +112,22 @@ ARMS = (
     "lattice_e2",
     "lattice_e3",
     "lattice_pareto_asha",
-    "shuffled_pareto_asha",
     "adaptive_pareto_asha",
+    "lattice_warm_shared",
+    "adaptive_warm_nearest",
     "ray_asha_ws",
     "optuna_nsga2",
     "moasha",
+    "conditioned",  # benchmarks/_conditioned_arm.py
 )
 #: the arms whose total compute is an "equal compute" column of the table
 BASELINES = ("lattice_e2", "lattice_e3", "ray_asha_ws", "moasha")
-OURS = ("lattice_pareto_asha", "shuffled_pareto_asha", "adaptive_pareto_asha")
+OURS = ("lattice_pareto_asha", "adaptive_pareto_asha", "lattice_warm_shared", "adaptive_warm_nearest")
+#: ``adaptive_warm_nearest``: epochs a proposed trial trains from its neighbour; ``lattice_warm_shared``: its own epochs
+WARM_EPOCHS = 2
 
+#: recsys with its 4 tasks, at rates that leave every split enough positives of each
+RECSYS_FUNNEL = {"n_tasks": 4, "click_rate": 0.2, "cart_rate": 0.1, "purchase_rate": 0.05, "repurchase_rate": 0.025}
 #: problem -> spec fields (problem, tasks, lr, n_weights); the full benchmark's scale.
 PROBLEMS: dict[str, dict[str, Any]] = {
     "synthetic_k3": {
@@ -134,10 +150,10 @@ PROBLEMS: dict[str, dict[str, Any]] = {
         "design": "sobol",
     },
     "recsys": {
-        "problem": {"name": "recsys", "params": {"n_samples": 8000}},
-        "tasks": {t: {"metric": "auc"} for t in ("click", "cart", "purchase")},
+        "problem": {"name": "recsys", "params": {"n_samples": 8000, **RECSYS_FUNNEL}},
+        "tasks": {t: {"metric": "auc"} for t in ("click", "cart", "purchase", "repurchase")},
         "lr": 0.003,
-        "n_weights": 28,
+        "n_weights": 20,
     },
     "multimnist": {
         "problem": {"name": "multimnist", "params": {"n_train": 512, "n_val": 256, "n_test": 256, "batch_size": 64}},
@@ -165,7 +181,7 @@ QUICK: dict[str, dict[str, Any]] = {
     },
     "recsys": {
         **PROBLEMS["recsys"],
-        "problem": {"name": "recsys", "params": {"n_samples": 3000, "click_rate": 0.2, "cart_rate": 0.1, "purchase_rate": 0.05}},
+        "problem": {"name": "recsys", "params": {"n_samples": 3000, **RECSYS_FUNNEL}},
         "n_weights": 6,
     },
     "multimnist": {
@@ -366,15 +382,12 @@ def spec_dict(name: str, cfg: Mapping[str, Any], arm: str, seed: int, *, epochs:
         spec["tasks"] = cfg["tasks"]
     if arm.startswith("lattice_e"):
         spec["budget"]["epochs"] = int(arm.removeprefix("lattice_e"))
-    if arm == "adaptive_pareto_asha":
+    if arm.startswith("adaptive_"):
         spec["sampler"] = {"name": "adaptive", "floor": FLOOR}
-    if arm == "shuffled_pareto_asha":
-        from paretosweep.config import parse_spec
-        from paretosweep.planning import build_plan
-
-        lattice = build_plan(parse_spec(spec_dict(name, cfg, "lattice", seed, epochs=epochs, storage=storage))).weights
-        order = np.random.default_rng(seed).permutation(len(lattice))
-        spec["sampler"] = {"name": "explicit", "weights": lattice[order].tolist()}  # explicit applies no floor: same trials
+    if arm == "lattice_warm_shared":
+        spec["warm_start"] = {"from": "shared", "epochs": epochs - WARM_EPOCHS}
+    if arm == "adaptive_warm_nearest":
+        spec["warm_start"] = {"from": "nearest", "epochs": WARM_EPOCHS}
     if arm == "optuna_nsga2":
         spec["sampler"] = {"name": "optuna_nsga2", "floor": FLOOR}
     if arm.endswith("pareto_asha"):
@@ -403,6 +416,7 @@ def run_paretosweep_arm(
     import pandas as pd
 
     import paretosweep
+    from paretosweep.sweep._warm_start import WARM_TRIAL_ID, read_info
 
     with tempfile.TemporaryDirectory(prefix="ctf-") as folder:
         run_dir = str(Path(folder) / "run")
@@ -411,14 +425,18 @@ def run_paretosweep_arm(
         wall = time.monotonic() - started
         trials = paretosweep.load_trials(run_dir)
         first = pd.to_datetime(trials["started_at"]).min()
-        records = []
+        records, shared = [], 0
+        info = read_info(run_dir)
+        if info is not None:  # the shared warm start: trained once, before every trial
+            shared = int(info["epochs"])
+            records.append(TrialRecord(WARM_TRIAL_ID, "shared", shared, -1.0, float(info["train_seconds"]), [math.nan] * len(columns)))
         for row in trials.itertuples(index=False):
             row_d = row._asdict()
             test = [float(row_d.get(f"test_{c}", math.nan)) for c in columns]
             if row.status == "stopped" and not np.isfinite(test).all():
                 test = test_values_from_checkpoint(problem, run_dir, row.trial_id, int(row.seed), columns)
             finished = (pd.Timestamp(row.finished_at) - first).total_seconds() if pd.notna(row.finished_at) else wall
-            epochs_done = int(row.epochs_done) if pd.notna(row.epochs_done) else 0
+            epochs_done = int(row.epochs_done) - shared if pd.notna(row.epochs_done) else 0  # the trial's own epochs
             seconds = float(row.train_seconds) if pd.notna(row.train_seconds) else 0.0
             records.append(TrialRecord(str(row.trial_id), str(row.status), epochs_done, float(finished), seconds, test))
     note = f"{summary.completed} completed, {summary.stopped} stopped, {summary.failed} failed"
@@ -524,10 +542,12 @@ def run_ray_arm(
 
     from paretosweep.config import parse_spec
     from paretosweep.planning import build_plan
+    from paretosweep.sampling._base import shuffled_order
 
     base = spec_dict(name, cfg, "lattice", seed, epochs=epochs, storage="unused")
     plan = build_plan(parse_spec(base))
     trials = [t for t in plan.trials if t.kind == "scalarization"]
+    trials = [trials[i] for i in shuffled_order(len(trials), seed)]  # the order lattice_pareto_asha's sweep asks them in
     minimise = [(c, -1.0 if d == "max" else 1.0) for c, d in zip(columns, directions, strict=True)]
     if arm == "ray_asha_ws":
         scheduler: Any = ASHAScheduler(
@@ -586,8 +606,8 @@ def describe_problem(name: str, cfg: Mapping[str, Any], *, epochs: int) -> tuple
     return runs, problem
 
 
-def measure(name: str, cfg: Mapping[str, Any], arms: Sequence[str], seeds: int, *, epochs: int) -> ProblemRuns:
-    """Every arm × seed on one problem."""
+def measure(name: str, cfg: Mapping[str, Any], arms: Sequence[str], seeds: int, *, epochs: int, start_seed: int = 0) -> ProblemRuns:
+    """Every arm × seed (``start_seed`` to ``start_seed + seeds - 1``) on one problem."""
     runs, problem = describe_problem(name, cfg, epochs=epochs)
     if "moasha" in arms:
         try:
@@ -595,9 +615,13 @@ def measure(name: str, cfg: Mapping[str, Any], arms: Sequence[str], seeds: int, 
         except ImportError as error:
             runs.notes.append(f"moasha: not run, syne-tune is not importable ({error}); `pip install syne-tune` adds it")
             arms = [a for a in arms if a != "moasha"]
-    for seed in range(seeds):
+    for seed in range(start_seed, start_seed + seeds):
         for arm in arms:
-            if arm in ("ray_asha_ws", "moasha"):
+            if arm.startswith("conditioned"):
+                from _conditioned_arm import run_conditioned_arm
+
+                run = run_conditioned_arm(name, cfg, arm, seed, epochs=epochs, columns=runs.columns)
+            elif arm in ("ray_asha_ws", "moasha"):
                 run = run_ray_arm(name, cfg, arm, seed, epochs=epochs, columns=runs.columns, directions=runs.directions)
             else:
                 run = run_paretosweep_arm(name, cfg, arm, seed, epochs=epochs, columns=runs.columns, problem=problem)
@@ -665,7 +689,7 @@ def consistency(runs: ProblemRuns) -> str:
     diffs = [
         float(np.max(np.abs(np.subtract(t.test, full[(r.seed, t.trial_id)]))))
         for r in runs.runs
-        if r.arm in ("lattice_pareto_asha", "shuffled_pareto_asha", "ray_asha_ws", "moasha")
+        if r.arm in ("lattice_pareto_asha", "ray_asha_ws", "moasha")
         for t in r.trials
         if t.epochs == runs.epochs and (r.seed, t.trial_id) in full
     ]
@@ -870,6 +894,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..S-1 (default 3; 1 with --quick)")
+    parser.add_argument("--start-seed", type=int, default=0, help="the first seed (a run in pieces: --start-seed 1 --seeds 2)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny problems, 4 epochs, 1 seed")
     parser.add_argument(
         "--plot", default=None, help="PNG to write ('' for none; default benchmarks/compute_to_front.png, none with --quick)"
@@ -898,7 +923,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             for name in args.problems:
                 started = time.monotonic()
-                all_runs.append(measure(name, configs[name], arms, seeds, epochs=epochs))
+                all_runs.append(measure(name, configs[name], arms, seeds, epochs=epochs, start_seed=args.start_seed))
                 print(f"  {name}: {time.monotonic() - started:.0f} s\n", flush=True)
                 if args.json:
                     args.json.write_text(to_json(all_runs))

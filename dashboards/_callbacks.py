@@ -18,7 +18,7 @@ from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, RunRegistry
 from paretosweep.dashboard._layout import cid, summary_text, trial_panel
 from paretosweep.dashboard._trial import trial_info
-from paretosweep.results import checkpoint_locations
+from paretosweep.results import checkpoint_locations, load_proposals
 
 UNREADABLE = "Nothing to show: this run cannot be read (see the message above)."
 
@@ -88,6 +88,14 @@ def register_data_callbacks(app: Dash, registry: RunRegistry, derived: Derived) 
         return options, x, options, y, options, color, few, few, len(run.tasks) != 3, summary, ""
 
 
+def _proposed(run: RunData, x: str, y: str) -> F.ProposedFront | None:
+    """The conditioned model's proposals on objective columns ``x``/``y`` (``sampler: conditioned``), else None."""
+    by_column = {o.column: o for o in run.objectives}
+    if x not in by_column or y not in by_column:
+        return None
+    return F.proposed_front(load_proposals(run.source), by_column[x], by_column[y], run.tasks)
+
+
 def selection_patch(trace_ids: list[Any], selected: list[str] | None) -> Patch:
     """Set ``selectedpoints`` on each point trace (a small update, not a new figure)."""
     patch = Patch()
@@ -138,14 +146,15 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
             raise PreventUpdate
         if not any(len(g.trial_ids) for g in points.groups):
             return C.message_figure("No completed trial yet.")
-        return F.frontier_scatter(I.scatter_info(points, x, y), selected=selected_ids(selection))
+        return F.frontier_scatter(I.scatter_info(points, x, y), selected=selected_ids(selection), proposed=_proposed(_r, x, y))
 
     @app.callback(*reselect("scatter", "x", "y"), prevent_initial_call=True)
     def scatter_selection(selection: dict[str, Any] | None, x: str | None, y: str | None) -> Any:
         _r, points, _t, _f = derived.get(run_index())
         if selection is None or x is None or y is None or not any(len(g.trial_ids) for g in points.groups):
             raise PreventUpdate
-        return selection_patch(F.scatter_trace_ids(I.scatter_info(points, x, y)), selected_ids(selection))
+        proposed = _proposed(_r, x, y)
+        return selection_patch(F.scatter_trace_ids(I.scatter_info(points, x, y), proposed=proposed), selected_ids(selection))
 
     @app.callback(*redraw("splom"))
     def splom(_: int, selection: dict[str, Any] | None) -> Any:
@@ -200,7 +209,7 @@ def register_figure_callbacks(app: Dash, derived: Derived) -> None:
         if derived.registry.get(run_index())[0] is None:
             return C.message_figure(UNREADABLE)
         run, _p, _t, _f = derived.get(run_index())
-        return C.progress_figure(I.progress_info(run.progress))
+        return C.progress_figure(I.run_progress_info(run))
 
     @app.callback(
         Output(cid("trial", MATCH), "children"),

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from paretosweep.dashboard._figures import FRONT_COLOR, TEMPLATE
 from paretosweep.dashboard._info import ProgressInfo
 from paretosweep.dashboard._trial import TrialInfo
+from paretosweep.results._progress import ComputeCurve
 
 
 def _present(values: np.ndarray | None) -> bool:
@@ -25,8 +26,15 @@ def _estimate_labels(stderr: np.ndarray | None, n: int) -> np.ndarray:
     return np.array([f" ± {v:.3g} (Monte Carlo estimate)" if np.isfinite(v) else "" for v in stderr])
 
 
+#: Marker of a trial the scheduler stopped on the compute curve.
+STOPPED_SYMBOL = "x"
+
+
 def progress_figure(info: ProgressInfo) -> go.Figure:
-    """Hypervolume against trials done (left) and against compute seconds (right).
+    """Hypervolume against trials done (left) and against compute seconds (right); with
+    ``info.compute``, a third panel: against the epochs trained, summed over trials in finishing
+    order, the trials the scheduler stopped marked with an ``x`` (a shared warm start's epochs
+    count once, at the start).
 
     A Monte Carlo hypervolume (many tasks) is drawn as "estimate ± stderr" with error bars and
     says so in its hover text and axis title. When the run knows its exact front, a second row
@@ -39,7 +47,8 @@ def progress_figure(info: ProgressInfo) -> go.Figure:
         if _present(values)
     ]
     rows = 2 if indicators else 1
-    fig = make_subplots(rows=rows, cols=2, shared_yaxes=True, shared_xaxes=True, horizontal_spacing=0.06, vertical_spacing=0.08)
+    cols = 3 if info.compute is not None else 2
+    fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, shared_xaxes=True, horizontal_spacing=0.06, vertical_spacing=0.08)
     stderr = info.hypervolume_stderr if estimated else None
     label = _estimate_labels(stderr, len(info.trials_done))
     for col, x, title in ((1, info.trials_done, "trials done"), (2, info.compute_seconds, "compute (s)")):
@@ -77,6 +86,9 @@ def progress_figure(info: ProgressInfo) -> go.Figure:
                 col=col,
             )
         fig.update_xaxes(title_text=title, row=rows, col=col)
+    if info.compute is not None:
+        _compute_traces(fig, info.compute)
+        fig.update_xaxes(title_text="compute (epochs trained)", row=rows, col=3)
     fig.update_yaxes(title_text="hypervolume (estimate ± stderr)" if estimated else "hypervolume", row=1, col=1)
     if indicators:
         fig.update_yaxes(title_text="vs exact front", row=2, col=1)
@@ -86,6 +98,35 @@ def progress_figure(info: ProgressInfo) -> go.Figure:
     elif not np.any(info.hypervolume > 0):
         _note(fig, "Hypervolume is 0 so far: no trial beats the reference point in every objective.")
     return fig
+
+
+def _compute_traces(fig: go.Figure, curve: ComputeCurve) -> None:
+    """The compute curve (row 1, column 3): a step line over every finished trial, stopped ones marked."""
+    x = np.concatenate([[0.0, float(curve.shared_epochs)] if curve.shared_epochs else [0.0], curve.epochs])
+    y = np.concatenate([[0.0, 0.0] if curve.shared_epochs else [0.0], curve.hypervolume])
+    fig.add_trace(
+        go.Scatter(x=x, y=y, mode="lines", line={"color": FRONT_COLOR, "shape": "hv"}, name="hypervolume vs compute", showlegend=False),
+        row=1,
+        col=3,
+    )
+    stopped = curve.status == "stopped"
+    kinds = (("trial finished", ~stopped, "circle", FRONT_COLOR), ("stopped early", stopped, STOPPED_SYMBOL, "#d62728"))
+    for name, mask, symbol, color in kinds:
+        fig.add_trace(
+            go.Scatter(
+                x=curve.epochs[mask],
+                y=curve.hypervolume[mask],
+                mode="markers",
+                marker={"size": 6 if symbol == STOPPED_SYMBOL else 4, "symbol": symbol, "color": color},
+                customdata=np.column_stack([curve.trial_ids[mask].astype(str), curve.status[mask].astype(str)]),
+                name=name,
+                legendgroup=name,
+                showlegend=bool(stopped.any()),
+                hovertemplate="epochs trained=%{x:.4g}<br>hypervolume=%{y:.5g}<br>trial %{customdata[0]} (%{customdata[1]})<extra></extra>",
+            ),
+            row=1,
+            col=3,
+        )
 
 
 def epoch_curves(trial: TrialInfo) -> go.Figure:

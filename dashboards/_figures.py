@@ -11,9 +11,10 @@ A selection (a set of trial ids) is shown with Plotly's ``selectedpoints``; the
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from paretosweep.dashboard._info import (
@@ -36,6 +37,7 @@ GL_THRESHOLD = 2_000
 PARCOORDS_LIMIT = 10_000
 
 FRONT_COLOR = "#d62728"
+PROPOSED_COLOR = "#7f7f7f"
 TRIAL_COLOR = "rgba(110, 110, 110, 0.35)"
 METHOD_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 METHOD_SYMBOLS = ("diamond", "square", "cross", "triangle-up", "star", "x", "pentagon", "hexagon")
@@ -102,10 +104,31 @@ def _selection(group: PointGroup, selected: Collection[str] | None) -> dict[str,
 # --------------------------------------------------------------------------- frontier scatter
 
 
-def frontier_scatter(info: ScatterInfo, *, selected: Collection[str] | None = None) -> go.Figure:
+class ProposedFront(NamedTuple):
+    """The conditioned model's proposals (``sampler: conditioned``) on two objectives, in weight order."""
+
+    x: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray  # [n, m]
+    curve: bool  # two tasks: the proposals are one curve, joined in weight order
+
+
+def proposed_front(proposals: pd.DataFrame | None, x: Objective, y: Objective, tasks: Sequence[str]) -> ProposedFront | None:
+    """The finite proposals (rows of kind ``conditioned``, see ``paretosweep.results.load_proposals``) on ``x``/``y``; None without any."""
+    if proposals is None or not len(proposals) or x.column not in proposals or y.column not in proposals:
+        return None
+    weights = np.asarray(proposals["weights"].tolist(), dtype=np.float64).reshape(len(proposals), len(tasks))
+    xs, ys = proposals[x.column].to_numpy(dtype=np.float64), proposals[y.column].to_numpy(dtype=np.float64)
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    order = np.lexsort(weights[keep].T[::-1])  # by the first task's weight, then the next ones
+    return ProposedFront(xs[keep][order], ys[keep][order], weights[keep][order], curve=len(tasks) == 2)
+
+
+def frontier_scatter(info: ScatterInfo, *, selected: Collection[str] | None = None, proposed: ProposedFront | None = None) -> go.Figure:
     """All completed trials (faded), the frontier (highlighted, joined) and method markers.
 
-    Traces, in order: ``Trials``, ``Frontier line``, ``Frontier``, then one per method.
+    Traces, in order: ``Trials``, ``Frontier line``, ``Frontier``, then one per method, then
+    (with ``proposed``) the conditioned model's ``Proposed front``: proposals, not trials (no ids).
     """
     points = info.points
     ox, oy = points.objectives[info.x], points.objectives[info.y]
@@ -134,6 +157,21 @@ def frontier_scatter(info: ScatterInfo, *, selected: Collection[str] | None = No
                 name=f"{group.label} ({len(group.trial_ids)})",
                 **_style(group, _method_index(points, group)),
                 **_selection(group, selected),
+            )
+        )
+    if proposed is not None:
+        fig.add_trace(
+            cls(
+                x=proposed.x,
+                y=proposed.y,
+                mode="lines+markers" if proposed.curve else "markers",
+                name=f"Proposed front, conditioned model ({len(proposed.x)})",
+                line={"color": PROPOSED_COLOR, "width": 1.5, "dash": "dot"},
+                marker={"color": PROPOSED_COLOR, "size": 4, "symbol": "circle-open"},
+                customdata=_f32(proposed.weights),
+                hovertemplate="<b>proposal</b><br>"
+                + weight_hover(points.tasks, "w")
+                + f"<br>{ox.column}=%{{x:.4g}}<br>{oy.column}=%{{y:.4g}}<extra>proposed</extra>",
             )
         )
     fig.update_layout(
@@ -165,13 +203,15 @@ def objective_hover(points: PointsInfo, group: PointGroup) -> str:
     return "<br>".join(lines)
 
 
-def scatter_trace_ids(info: ScatterInfo) -> list[np.ndarray | None]:
-    """Per trace of :func:`frontier_scatter`, the trial ids of its points (None: the line)."""
+def scatter_trace_ids(info: ScatterInfo, *, proposed: ProposedFront | None = None) -> list[np.ndarray | None]:
+    """Per trace of :func:`frontier_scatter`, the trial ids of its points (None: the line, the proposals)."""
     out: list[np.ndarray | None] = []
     for group in info.points.groups:
         if group.role == "frontier":
             out.append(None)
         out.append(group.trial_ids)
+    if proposed is not None:
+        out.append(None)
     return out
 
 

@@ -12,7 +12,7 @@ have no objective values and are only counted (:class:`SummaryInfo`).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,10 @@ import pandas as pd
 from paretosweep.comparison import method_labels
 from paretosweep.frontier import non_dominated_mask
 from paretosweep.results import Objective
+from paretosweep.results._progress import ComputeCurve, compute_curve, shared_warm_epochs
+
+if TYPE_CHECKING:
+    from paretosweep.dashboard._data import RunData
 
 Role = Literal["trials", "frontier", "method"]
 
@@ -72,6 +76,9 @@ class ProgressInfo(NamedTuple):
     ``hypervolume_stderr`` is NaN where the row's hypervolume is exact (or unlabelled) and the
     Monte Carlo standard error where it is an estimate; ``hv_ratio`` and ``igd_plus`` are NaN
     where the run has no exact front. All ``[n]``; ``None`` for files without those columns.
+    ``compute``: the hypervolume against the epochs trained, trial by trial in finishing order
+    (:func:`paretosweep.results._progress.compute_curve`; None unless built from the trials,
+    :func:`run_progress_info`).
     """
 
     trials_done: np.ndarray
@@ -81,6 +88,7 @@ class ProgressInfo(NamedTuple):
     hypervolume_stderr: np.ndarray | None = None
     hv_ratio: np.ndarray | None = None
     igd_plus: np.ndarray | None = None
+    compute: ComputeCurve | None = None
 
 
 class SummaryInfo(NamedTuple):
@@ -269,6 +277,12 @@ def progress_info(progress: pd.DataFrame) -> ProgressInfo:
         optional("hv_ratio"),
         optional("igd_plus"),
     )
+
+
+def run_progress_info(run: RunData) -> ProgressInfo:
+    """:func:`progress_info` of the run's progress rows, with the compute curve from its trials."""
+    curve = compute_curve(run.trials, run.objectives, run.metric_columns, run.reference_point, shared_epochs=shared_warm_epochs(run.spec))
+    return progress_info(run.progress)._replace(compute=curve)
 
 
 def summary_info(name: str, trials: pd.DataFrame, frontier: pd.DataFrame) -> SummaryInfo:

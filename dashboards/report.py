@@ -22,7 +22,7 @@ from paretosweep.dashboard import _figures as F
 from paretosweep.dashboard import _info as I
 from paretosweep.dashboard._data import RunData, load_run
 from paretosweep.exports import export_records, point_trial_ids, to_json
-from paretosweep.results import checkpoint_locations
+from paretosweep.results import checkpoint_locations, load_proposals, read_stage_info
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
@@ -50,6 +50,7 @@ def write_report(run_path: str | os.PathLike[str], out_html: str | os.PathLike[s
         _frontier_table(records, run),
         "<details><summary>Frontier as JSON (as written by <code>paretosweep export</code>)</summary>",
         f"<pre>{html.escape(to_json(records))}</pre></details>",
+        _gap_table(run),
     ]
     page = (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
@@ -67,8 +68,11 @@ def report_figures(run: RunData) -> list[tuple[str, go.Figure]]:
     points = I.points_info(run.trials, set(run.frontier["trial_id"]), run.objectives, run.tasks, test_columns=run.test_columns)
     figures: list[tuple[str, go.Figure]] = []
     columns = [o.column for o in run.objectives]
+    proposals = load_proposals(run.source)  # sampler: conditioned; None otherwise
+    by_column = {o.column: o for o in run.objectives}
     for x, y in itertools.combinations(columns, 2):
-        figures.append((f"Frontier: {x} vs {y}", F.frontier_scatter(I.scatter_info(points, x, y))))
+        proposed = F.proposed_front(proposals, by_column[x], by_column[y], run.tasks)
+        figures.append((f"Frontier: {x} vs {y}", F.frontier_scatter(I.scatter_info(points, x, y), proposed=proposed)))
     if len(columns) > 2:
         figures.append(("Scatter matrix", F.scatter_matrix(points)))
     if len(columns) > 1:
@@ -76,7 +80,7 @@ def report_figures(run: RunData) -> list[tuple[str, go.Figure]]:
         figures.append(("Parallel coordinates", F.parallel_coordinates(table, color_column=columns[0])))
     if len(run.tasks) == 3:
         figures.append((f"Weights, coloured by {columns[0]}", F.weight_ternary(points, color_column=columns[0])))
-    figures.append(("Progress", C.progress_figure(I.progress_info(run.progress))))
+    figures.append(("Progress", C.progress_figure(I.run_progress_info(run))))
     return figures
 
 
@@ -116,6 +120,29 @@ def _frontier_table(records: list[dict[str, object]], run: RunData) -> str:
         rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in cells) + "</tr>")
     header = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
     return f"{note}<table>{header}{''.join(rows)}</table>"
+
+
+def _gap_table(run: RunData) -> str:
+    """``sampler: conditioned``: each verified weight vector's proposed and verified objectives and their gap ('' otherwise)."""
+    info = read_stage_info(run.source)
+    if info is None or not info.get("verify"):
+        return ""
+    columns = [o.column for o in run.objectives]
+    columns += [t for c, t in run.test_columns.items() if c in columns]
+    head = ["w", *(f"{c}: proposed / verified / gap" for c in columns)]
+    rows = []
+    for entry in info["verify"]:
+        proposed, verified, gap = entry.get("proposed", {}), entry.get("verified", {}), entry.get("gap", {})
+        cells = [", ".join(f"{w:.3f}" for w in entry["weights"])]
+        cells += [f"{_fmt(proposed.get(c))} / {_fmt(verified.get(c))} / {_fmt(gap.get(c))}" for c in columns]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    header = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
+    cost = (
+        f"<p>One conditioned training ({info.get('epochs')} epochs, {info.get('sample_epochs')} training samples, "
+        f"{_fmt(float(info.get('train_seconds') or 0.0))} s) proposed the front on {info.get('dense')} weight vectors; "
+        f"the frontier holds the verified trials only. Gap = verified - proposed.</p>"
+    )
+    return f"<h2>Conditioned proposals vs verified trials</h2>{cost}<table>{header}{''.join(rows)}</table>"
 
 
 def _fmt(value: object) -> str:

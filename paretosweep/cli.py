@@ -74,7 +74,10 @@ def run(
     except ParetoSweepError as error:
         _fail(error)
     if dry_run:
-        try:  # what `run` would refuse before Ray starts; leaves nothing behind
+        try:  # what `run` would refuse before Ray starts (a live driver on the directory too); leaves nothing behind
+            from paretosweep.results._lock import RunLease
+
+            RunLease(validated.run_dir).check()
             preflight(validated, resume=resume, overwrite=overwrite, keep=False)
         except ParetoSweepError as error:
             _fail(error)
@@ -135,8 +138,31 @@ def frontier(
         store.open()
         front = load_frontier(run_dir, completed_only=True) if completed_only else store.read_frontier()
         console.print(frontier_table(front, store.objectives, store.tasks, splits=store.splits))
+        _print_verification_gaps(run_dir, store)
     except ParetoSweepError as error:
         _fail(error)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def _print_verification_gaps(run_dir: str, store: Any) -> None:
+    """``sampler: conditioned``: the proposed, verified and gap (verified - proposed) objectives of each verified weight vector."""
+    from rich.table import Table
+
+    from paretosweep.results import read_stage_info, verification_gaps
+
+    info = read_stage_info(run_dir)
+    if info is None or not info.get("verify"):
+        return
+    columns = [o.column for o in store.objectives]
+    tests = store.splits.test_columns if store.splits is not None else {}
+    columns += [tests[c] for c in list(columns) if c in tests]
+    table = Table("w", *(f"{c}\nproposed / verified / gap" for c in columns), title="Conditioned proposals vs verified trials")
+    for weights, cells in verification_gaps(info, columns):
+        table.add_row(", ".join(f"{w:.3f}" for w in weights), *(" / ".join(_number(x) for x in (p, v, g)) for _, p, v, g in cells))
+    console.print(table)
 
 
 @app.command()
@@ -251,17 +277,34 @@ def dashboard(
     runs: Annotated[list[str], typer.Argument(help="One or two run directories (or pyarrow filesystem URIs).")],
     host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it local.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8050,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Secret every request must carry (?token=, Bearer header); default $PARETOSWEEP_DASHBOARD_TOKEN. "
+            "Required unless --host is loopback.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the frontier dashboard for the given runs (refreshes while a sweep runs)."""
-    from paretosweep.dashboard import load_run, serve
+    import os
 
+    from paretosweep.dashboard import load_run, serve
+    from paretosweep.dashboard._auth import check_bind, resolve_token
+
+    secret = resolve_token(token, os.environ)
+    try:  # before any run is read or any server starts
+        check_bind(host, secret)
+    except ParetoSweepError as error:
+        _fail(error)
     for run_dir in runs:  # a clear message now, not a traceback later
         try:
             load_run(run_dir)
         except ParetoSweepError as error:
             err_console.print(f"[yellow]warning:[/] {escape(str(error))} The page will show it and retry.", highlight=False)
-    console.print(escape(f"Dashboard on http://{host}:{port}/ for {', '.join(runs)} (Ctrl-C stops it)"), highlight=False)
-    serve(runs, host=host, port=port)
+    opening = " (open it with ?token=<your token>)" if secret is not None else ""
+    console.print(escape(f"Dashboard on http://{host}:{port}/{opening} for {', '.join(runs)} (Ctrl-C stops it)"), highlight=False)
+    serve(runs, host=host, port=port, token=secret)
 
 
 @app.command()

@@ -18,7 +18,7 @@ from paretosweep.spec_yaml import read_spec_data
 
 #: Every ``sampler.name`` (``paretosweep.sampling.make_sampler`` builds each one).
 SamplerName = Literal[
-    "auto", "das_dennis", "energy", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp"
+    "auto", "das_dennis", "energy", "dirichlet", "sobol", "explicit", "adaptive", "optuna_tpe", "optuna_nsga2", "optuna_gp", "conditioned"
 ]
 ScalarizerName = Literal["linear", "tchebycheff", "smooth_tchebycheff"]
 
@@ -115,6 +115,15 @@ class SamplerSpec(_Frozen):
     refine: RefineSpec = RefineSpec()
     retests: int = Field(0, ge=0)
     retest_margin: float = Field(0.02, gt=0)
+    # conditioned only (see paretosweep.sampling._conditioned): one weight-conditioned training, `verify` real trials
+    verify: int = 3
+    alpha: float = 1.0
+    per_sample: bool = False
+    cosmos: float = Field(0.0, ge=0)
+    dense: int = Field(200, ge=2)
+    verify_epochs: int | None = Field(None, ge=1)
+    verify_from: Literal["conditioned", "scratch"] = "conditioned"
+    film: Literal["representation", "layers"] = "representation"
 
     @field_validator("focus", mode="before")
     @classmethod
@@ -135,6 +144,22 @@ class SamplerSpec(_Frozen):
         )
         if self.name != "adaptive" and adaptive_only:
             raise ValueError(f"`sampler.{adaptive_only[0]}` is only read by sampler `adaptive` (found `{self.name}`)")
+        conditioned_only = sorted(
+            f
+            for f in ("verify", "alpha", "per_sample", "cosmos", "dense", "verify_epochs", "verify_from", "film")
+            if getattr(self, f) != type(self).model_fields[f].default
+        )
+        if self.name != "conditioned" and conditioned_only:
+            raise ValueError(f"`sampler.{conditioned_only[0]}` is only read by sampler `conditioned` (found `{self.name}`)")
+        if not self.alpha > 0:
+            raise ValueError(
+                f"`sampler.alpha` is {self.alpha:g}: the Dirichlet concentration of the conditioned training's weight "
+                "vectors should be > 0 (1: uniform on the simplex, below 1: towards its corners)"
+            )
+        if self.verify < 1:
+            raise ValueError(
+                f"`sampler.verify` is {self.verify}: at least one real trial should verify the proposed front; set it to 1 or more"
+            )
         r = self.refine
         used = r.knee + r.crowded + (r.focus if self.focus is not None else 0.0)
         if used > 1.0 + 1e-9:
@@ -232,9 +257,16 @@ class SweepSpec(_Frozen):
         if w is None:
             return self
         if w.epochs >= budget.epochs:
+            what = "the shared model for the epochs left" if w.from_ == "shared" else "a neighbour's checkpoint for fewer epochs"
             raise ValueError(
                 f"`warm_start.epochs` ({w.epochs}) should be smaller than `budget.epochs` ({budget.epochs}): the trials "
-                "continue from the shared model for the epochs left. Lower `warm_start.epochs` or raise `budget.epochs`."
+                f"continue from {what}. Lower `warm_start.epochs` or raise `budget.epochs`."
+            )
+        if w.from_ == "nearest" and self.sampler.name != "adaptive":
+            raise ValueError(
+                f"`warm_start: {{from: nearest}}` starts the trials the adaptive sampler proposes from their nearest completed "
+                f"neighbour, but `sampler.name` is `{self.sampler.name}`. Set `sampler: {{name: adaptive}}`, or use "
+                "`warm_start: {from: shared, epochs: E}` with a static design."
             )
         if budget.pack_size != 1:
             raise ValueError(

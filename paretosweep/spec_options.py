@@ -32,10 +32,16 @@ class WarmStartSpec(FrozenSpec):
     spec's scalarizer at ``w = 1/m``) before the trials; every trial then continues from its
     checkpoint (``ctx.checkpoint``, as a resumed trial) for the remaining ``budget.epochs - E``
     epochs. The shared training is counted once (``warm_start/info.json`` in the run directory).
+
+    ``{from: nearest, epochs: E}`` (with ``sampler: adaptive``): a weight vector the sampler
+    proposes from results starts from the checkpoint of the completed trial nearest to it in
+    weight space (L1 distance on the simplex) and trains ``E`` epochs; the initial design, and
+    any trial with no completed neighbour yet, trains from scratch for ``budget.epochs`` (see
+    ``paretosweep.sweep._warm_start``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
-    from_: Literal["shared"] = Field("shared", alias="from")
+    from_: Literal["shared", "nearest"] = Field("shared", alias="from")
     epochs: int = Field(..., ge=1)
 
 

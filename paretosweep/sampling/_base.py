@@ -66,13 +66,21 @@ class StaticSampler:
     """A design fixed in advance (``das_dennis``, ``energy``, ``sobol``, ``dirichlet``, ``explicit``).
 
     Args:
-        weights: ``[n, m]`` the design, handed out in order; results change nothing.
+        weights: ``[n, m]`` the design (:attr:`planned`, in this order); results change nothing.
+        order: the order ``ask`` hands the design out in, a permutation of ``range(n)``
+            (default: as given). With an early-stopping scheduler the sweep passes a seeded
+            shuffle (:func:`shuffled_order`), since asynchronous rungs compare each trial with
+            those that arrived before it.
     """
 
-    def __init__(self, weights: np.ndarray) -> None:
+    def __init__(self, weights: np.ndarray, *, order: Sequence[int] | np.ndarray | None = None) -> None:
         self._weights = np.asarray(weights, dtype=np.float64)
         if self._weights.ndim != 2:
             raise ValueError(f"A static design should be an [n, m] array of weight vectors; found shape {self._weights.shape}.")
+        n = self._weights.shape[0]
+        self._order = np.arange(n) if order is None else np.asarray(order, dtype=np.int64)
+        if sorted(self._order.tolist()) != list(range(n)):
+            raise ValueError(f"`order` should be a permutation of range({n}); found {self._order.tolist()}.")
         self.m = self._weights.shape[1]
         self._next = 0
 
@@ -93,9 +101,18 @@ class StaticSampler:
         return self._next >= self._weights.shape[0]
 
     def ask(self, n: int) -> np.ndarray:
-        out = self._weights[self._next : self._next + max(0, n)]
+        out = self._weights[self._order[self._next : self._next + max(0, n)]]
         self._next += out.shape[0]
         return out.copy()
 
     def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray, *, stopped: np.ndarray | None = None) -> None:
         del weights, values, stopped  # a fixed design does not learn from results
+
+
+def shuffled_order(n: int, seed: int) -> np.ndarray:
+    """A permutation of ``range(n)`` drawn with ``numpy.random.default_rng(seed)``: the same for the same seed.
+
+    >>> shuffled_order(4, 0).tolist() == shuffled_order(4, 0).tolist()
+    True
+    """
+    return np.random.default_rng(seed).permutation(n)

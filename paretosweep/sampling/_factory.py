@@ -16,7 +16,7 @@ import numpy as np
 from paretosweep import simplex
 from paretosweep.errors import ConfigError
 from paretosweep.sampling._adaptive import AdaptiveSampler
-from paretosweep.sampling._base import Sampler, StaticSampler
+from paretosweep.sampling._base import Sampler, StaticSampler, shuffled_order
 from paretosweep.sampling._designs import GENERATED_DESIGNS, explicit_weights, generated_weights, resolve_design
 from paretosweep.sampling._focus import parse_focus
 from paretosweep.sampling._optuna import OPTUNA_SAMPLERS, STUDY_FILE, OptunaSampler, StoredResult
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from paretosweep.config import SweepSpec
 
 #: Samplers whose weight vectors depend on results: only their first ones (if any) are planned.
-RESULT_DRIVEN = ("adaptive", *OPTUNA_SAMPLERS)
+RESULT_DRIVEN = ("adaptive", "conditioned", *OPTUNA_SAMPLERS)
 
 
 def journal_path(study_dir: str | None) -> str | None:
@@ -58,11 +58,13 @@ def make_sampler(
             the tasks, several seeds or learning rates for an Optuna sampler, ...).
     """
     s, m, n = spec.sampler, len(objectives), spec.budget.n_weights
-    if s.name == "explicit":
-        assert s.weights is not None
-        return StaticSampler(explicit_weights(s.weights, m))
-    if s.name in GENERATED_DESIGNS:
-        return StaticSampler(generated_weights(s.name, m, n, floor=s.floor, seed=spec.seed))
+    if s.name == "explicit" or s.name in GENERATED_DESIGNS:
+        if s.name == "explicit":
+            assert s.weights is not None
+            design = explicit_weights(s.weights, m)
+        else:
+            design = generated_weights(s.name, m, n, floor=s.floor, seed=spec.seed)
+        return StaticSampler(design, order=design_order(spec, len(design)))
     if s.name == "adaptive":
         return AdaptiveSampler(
             m=m,
@@ -98,7 +100,25 @@ def make_sampler(
             journal=journal_path(study_dir),
             stored=[StoredResult(tuple(row["weights"]), _raw_values(row, columns), row.get("status") == "stopped") for row in stored],
         )
+    if s.name == "conditioned":
+        from paretosweep.sampling._conditioned import ConditionedSampler, check_conditionable, stage_weights
+
+        check_conditionable(spec)
+        return ConditionedSampler(m, s.verify, stage_weights(study_dir, m))
     raise ConfigError(f"Unknown `sampler.name` `{s.name}`.")  # the spec's validation refuses it first
+
+
+def design_order(spec: SweepSpec, n: int) -> np.ndarray | None:
+    """The order a static design of ``n`` points is asked in: with a ``scheduler``, a shuffle seeded by
+    ``spec.seed`` (:func:`~paretosweep.sampling._base.shuffled_order`); else None, the design's own order.
+
+    Asynchronous successive halving compares a trial at a rung with the trials that reached it
+    before; a design in its construction order (the Das–Dennis lattice sweeps one task's weight
+    upwards) makes those early trials alike, so each new one tends to dominate them and continue.
+    A random order makes the early ones a sample of the whole design. Only the order changes: the
+    planned weight vectors and their trial ids are the same.
+    """
+    return shuffled_order(n, spec.seed) if spec.scheduler is not None else None
 
 
 def _raw_values(row: Mapping[str, Any], columns: Sequence[str]) -> tuple[float, ...] | None:
@@ -123,6 +143,15 @@ def design_note(spec: SweepSpec, m: int) -> tuple[str, str | None]:
     return name, None
 
 
+def verify_epochs(spec: SweepSpec) -> int:
+    """Epochs each verification trial of ``sampler: conditioned`` trains: ``sampler.verify_epochs``, else 1 from the
+    conditioned model and ``budget.epochs`` from scratch."""
+    s = spec.sampler
+    if s.verify_epochs is not None:
+        return int(s.verify_epochs)
+    return 1 if s.verify_from == "conditioned" else spec.budget.epochs
+
+
 def describe(spec: SweepSpec, sampler: Sampler) -> str | None:
     """The dry-run's line on a result-driven sampler (None for a static design)."""
     s = spec.sampler
@@ -134,6 +163,12 @@ def describe(spec: SweepSpec, sampler: Sampler) -> str | None:
             + (f", plus up to {s.retests} re-tests with new seeds" if s.retests else "")
             + (f"; focus {s.focus}" if s.focus else "")
             + "."
+        )
+    if s.name == "conditioned":
+        return (
+            f"conditioned: one weight-conditioned training ({spec.budget.epochs} epochs, w ~ Dirichlet({s.alpha:g}) per "
+            f"{'sample' if s.per_sample else 'batch'}) proposes the front on {s.dense} weight vectors; then {s.verify} of them, "
+            f"spread along it, are verified by real trials ({s.verify_from}, {verify_epochs(spec)} epochs each)."
         )
     if s.name in OPTUNA_SAMPLERS:
         return f"{s.name}: all {spec.budget.n_weights} weight vectors are asked from Optuna while the sweep runs; none is planned ahead."

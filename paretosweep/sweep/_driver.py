@@ -1,25 +1,45 @@
-"""run_sweep: plan → run directory → Ray (local or remote) → Ray Tune → Parquet."""
+"""run_sweep: plan → run directory (its lease taken) → Ray (local or remote) → Ray Tune → Parquet.
+
+One driver holds a run directory at a time (``paretosweep.results._lock``): the lease is checked
+before anything else and taken before Ray starts, so a second driver — a plain run, ``--resume`` or
+``--overwrite`` — is refused while the first one lives, and ``--overwrite`` clears the directory
+only under the lease. A resume ingests the finished trials that only ``records/`` holds, rewrites a
+frontier or progress file left behind by a crash, and recovers a run whose trials.parquet is
+damaged or missing (``RunStore.recover``; it says what it recovered and from where). A Ray this
+driver started is shut down with it, and any process it started that outlives that is ended.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.fs as pafs
+
 from paretosweep.config import SweepSpec
-from paretosweep.errors import RunDirectoryError
+from paretosweep.errors import ResultSchemaError, RunDirectoryError
 from paretosweep.planning import Plan, build_plan
-from paretosweep.preflight import preflight, prepare_run_dir
-from paretosweep.results import RunStore, retain_checkpoints
+from paretosweep.preflight import preflight, probe_run_dir
+from paretosweep.results import FRONTIER_FILE, RunStore, resolve, retain_checkpoints
+from paretosweep.results._fs import remove_stale_temp_files
+from paretosweep.results._journal import RECORDS_DIR
+from paretosweep.results._lock import LEASE_FILE, RunLease
+from paretosweep.results._processes import descendants, end_leftovers
+from paretosweep.results._recovery import TUNE_DIR
 from paretosweep.sampling import make_sampler
+from paretosweep.sweep._conditioned_stage import Stage, conditioned_stage, record_gaps
 from paretosweep.sweep._ray import concurrency, ray_for
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
+from paretosweep.sweep._trainable import ROW_KEY
 from paretosweep.sweep._warm_start import shared_checkpoint
 from paretosweep.trainables import Trainable, resolve_trainable
 
@@ -57,14 +77,89 @@ class SweepSummary:
     scheduler_note: str | None = None
 
 
+def prepare_held_run_dir(run_dir: str, *, overwrite: bool) -> None:
+    """Under the run's lease: clear the directory for ``overwrite`` (the lease file stays), create it,
+    prove it is writable, and remove the temporary files an interrupted write left.
+
+    Raises:
+        RunDirectoryError: it cannot be cleared, created or written.
+    """
+    fs, path = resolve(run_dir)
+    if overwrite and fs.get_file_info(path).type == pafs.FileType.Directory:
+        try:
+            for entry in fs.get_file_info(pafs.FileSelector(path)):
+                if entry.base_name == LEASE_FILE:
+                    continue
+                if entry.type == pafs.FileType.Directory:
+                    fs.delete_dir(entry.path)
+                else:
+                    fs.delete_file(entry.path)
+        except (OSError, pa.ArrowException) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise RunDirectoryError(f"Cannot clear run directory `{run_dir}` for --overwrite ({reason}).") from None
+    probe_run_dir(run_dir, keep=True)
+    removed = remove_stale_temp_files(fs, path, (RECORDS_DIR,))
+    if removed:
+        logger.info("Removed %d temporary file(s) an interrupted write left in `%s`.", len(removed), run_dir)
+
+
+@contextlib.contextmanager
+def ends_leftovers(enabled: bool) -> Iterator[None]:
+    """On exit, end the processes started inside the block that outlive it (a local Ray's stragglers)."""
+    before = descendants() if enabled else []
+    try:
+        yield
+    finally:
+        if enabled:
+            end_leftovers(before)
+
+
+def _has_remains(run_dir: str) -> bool:
+    """Whether a run directory without trials.parquet still holds something a run can be recovered from."""
+    fs, path = resolve(run_dir)
+    names = (RECORDS_DIR, TUNE_DIR, FRONTIER_FILE)
+    return any(fs.get_file_info(f"{path.rstrip('/')}/{name}").type != pafs.FileType.NotFound for name in names)
+
+
+def recover_store(plan: Plan, run_dir: str, reason: str) -> RunStore:
+    """Rebuild a run whose trials.parquet is damaged or missing (``RunStore.recover``), saying what was recovered."""
+    store = RunStore(run_dir, load=False)
+    found = store.recover(
+        objectives=plan.objectives,
+        tasks=plan.task_names,
+        metric_columns=plan.metric_columns,
+        reference_point=plan.reference_point,
+        reference_rule=plan.reference_rule,
+        spec=plan.spec.model_dump(mode="json"),
+        splits=plan.splits,
+        row_key=ROW_KEY,
+    )
+    lost = f"; {len(found.unrecoverable)} trial(s) of the stored frontier were found nowhere" if found.unrecoverable else ""
+    aside = f"; damaged file(s) kept as {', '.join(f'`{p}`' for p in found.moved_aside)}" if found.moved_aside else ""
+    logger.warning("Recovering `%s` (%s): %s%s%s. Trials not recovered are trained again.", run_dir, reason, found.summary(), lost, aside)
+    return store
+
+
 def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
-    """The run's store: reopened with its rows when resuming, else created.
+    """The run's store: reopened with its rows when resuming (recovered if damaged or missing), else created.
+
+    A resume ingests the finished trials only ``records/`` holds and rewrites stale derived files;
+    with trials.parquet missing it recovers the run from ``records/``, Tune's results and the
+    frontier (and starts the run afresh only when the directory holds none of them).
 
     Raises:
         RunDirectoryError: resuming a run whose files lack some of the plan's metric columns
             (e.g. written before its problem had a test split: no ``test_*`` columns).
     """
-    store = RunStore(run_dir)
+    if resume:
+        try:
+            store = RunStore(run_dir)
+        except ResultSchemaError as error:
+            return recover_store(plan, run_dir, f"a file cannot be read: {error}")
+        if not store.exists() and _has_remains(run_dir):
+            return recover_store(plan, run_dir, "trials.parquet is missing")
+    else:
+        store = RunStore(run_dir)
     if resume and store.exists():
         store.open()
         missing = [c for c in plan.metric_columns if c not in store.metric_columns]
@@ -74,7 +169,22 @@ def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
                 "now (a run written before its problem had a test split has no `test_*` columns). Start over with "
                 "--overwrite (or a new `storage`), or resume with the paretosweep version that wrote the run."
             )
+        added = store.ingest_records()
+        stale = store.stale_files()
+        if added:
+            logger.warning(
+                "%d finished trial(s) of `%s` were only in records/ (the last driver stopped before writing them to "
+                "trials.parquet): stored now, not trained again.",
+                added,
+                run_dir,
+            )
+        if stale:
+            logger.warning("%s of `%s` lagged behind trials.parquet: rewritten from it.", " and ".join(stale), run_dir)
+        if added or stale:
+            store.write()
         return store
+    if resume:
+        logger.info("`%s` holds no run yet: starting it.", run_dir)
     store.create(
         objectives=plan.objectives,
         tasks=plan.task_names,
@@ -146,20 +256,28 @@ def run_sweep(
     if trainable is None and spec.problem.trainable is not None:
         trainable = resolve_trainable(spec.problem.trainable)  # an import that fails is refused before Ray starts
     # What can refuse the sweep runs before Ray starts and before the run directory is touched.
+    RunLease(spec.run_dir).check()  # a live driver on the directory is named before anything else is said of it
     preflight(spec, resume=resume, overwrite=overwrite, keep=False, local_machine=not ray.is_initialized())
-    with ray_for(spec, log_to_driver=verbose):
-        prepare_run_dir(spec.run_dir, resume=resume, overwrite=overwrite)
+    # lease first (released last), then Ray: a second driver is refused before its Ray starts
+    with RunLease(spec.run_dir) as lease, ends_leftovers(not ray.is_initialized()), ray_for(spec, log_to_driver=verbose):
+        lease.renew()  # the lease names the local Ray's processes at once, for a driver that takes it over
+        prepare_held_run_dir(spec.run_dir, overwrite=overwrite)
         store = open_store(plan, spec.run_dir, resume=resume)
         attach_exact_front(store, spec)
         done = store.trial_ids()
         status = SweepStatus(planned=plan.max_trials, done=len(done))
-        recorder = SweepRecorder(store, status, on_progress=on_progress)
+        recorder = SweepRecorder(store, status, on_progress=on_progress, max_retries=spec.max_retries)
         try:
             if any(t.trial_id not in done for t in plan.trials) or plan.max_trials > len(plan.trials):
-                warm = shared_checkpoint(spec, trainable) if spec.warm_start is not None else None
-                tuner(spec, plan, store, recorder, trainable=trainable, warm=warm).fit()
+                shared = spec.warm_start is not None and spec.warm_start.from_ == "shared"
+                warm = shared_checkpoint(spec, trainable) if shared else None
+                stage = conditioned_stage(spec, plan, store, trainable) if spec.sampler.name == "conditioned" else None
+                tuner(spec, plan, store, recorder, trainable=trainable, warm=stage.warm if stage else warm, stage=stage).fit()
         finally:
             recorder.flush()
+            store.journal.close()  # every record on disk, and its writer thread ended, before the driver goes on
+        if spec.sampler.name == "conditioned":
+            record_gaps(spec, store)
         retain_checkpoints(store, spec.checkpoints.keep)
     trials = store.read_trials()
     completed = int((trials["status"] == "completed").sum()) if len(trials) else 0
@@ -199,10 +317,18 @@ def scheduler_note(spec: SweepSpec, trials: pd.DataFrame) -> str | None:
 
 
 def tuner(
-    spec: SweepSpec, plan: Plan, store: RunStore, recorder: SweepRecorder, *, trainable: Trainable | None = None, warm: str | None = None
+    spec: SweepSpec,
+    plan: Plan,
+    store: RunStore,
+    recorder: SweepRecorder,
+    *,
+    trainable: Trainable | None = None,
+    warm: str | None = None,
+    stage: Stage | None = None,
 ) -> Any:
     """The Ray Tune ``Tuner`` of the sweep, its results going to ``recorder`` (and the spec's tracking callbacks);
-    ``warm``: the shared warm start's checkpoint, where every trial starts."""
+    ``warm``: the shared warm start's checkpoint, where every trial starts; ``stage``: the conditioned stage,
+    whose verification trials train under its spec, through its entry."""
     from ray import tune
 
     from paretosweep.sweep._callbacks import tracking_callbacks
@@ -210,12 +336,17 @@ def tuner(
     from paretosweep.sweep._trainable import run_trial
 
     rows = store.read_trials().to_dict("records") if len(store) else []
-    search_alg, num_samples = searcher_for(spec, plan, rows, study_dir=spec.run_dir)
-    objectives = [(o.column, o.direction) for o in plan.objectives]
     storage = spec.run_dir if "://" in spec.run_dir else str(Path(spec.run_dir).resolve())
+    name = f"tune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    search_alg, num_samples = searcher_for(
+        spec, plan, rows, study_dir=spec.run_dir, checkpoint_root=f"{storage.rstrip('/')}/_tune/{name}", run_dir=storage
+    )
+    objectives = [(o.column, o.direction) for o in plan.objectives]
     return tune.Tuner(
         tune.with_resources(
-            tune.with_parameters(run_trial, spec=spec, train_fn=trainable, warm=warm),
+            tune.with_parameters(
+                stage.entry if stage else run_trial, spec=stage.trial_spec if stage else spec, train_fn=trainable, warm=warm
+            ),
             {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
         ),
         tune_config=tune.TuneConfig(
@@ -227,7 +358,7 @@ def tuner(
             trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
-            name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
+            name=name,
             storage_path=f"{storage.rstrip('/')}/_tune",
             callbacks=[recorder, *tracking_callbacks(spec)],
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),  # a trial's newest checkpoint, for retries and the run
@@ -249,12 +380,20 @@ def trial_dirname(trial: Any) -> str:
 
 
 def searcher_for(
-    spec: SweepSpec, plan: Plan, stored_rows: Sequence[Mapping[str, Any]] = (), *, study_dir: str | None = None
+    spec: SweepSpec,
+    plan: Plan,
+    stored_rows: Sequence[Mapping[str, Any]] = (),
+    *,
+    study_dir: str | None = None,
+    checkpoint_root: str | None = None,
+    run_dir: str | None = None,
 ) -> tuple[Any, int]:
     """The sweep's Tune searcher and ``num_samples`` (an upper bound; the searcher ends the sweep).
 
     The spec's sampler behind a :class:`~paretosweep.sweep.SamplerSearcher` (comparison methods
-    first, stored trials told instead of run), packed per ``budget.pack_size``.
+    first, stored trials told instead of run), packed per ``budget.pack_size``. With
+    ``warm_start: {from: nearest}``, ``checkpoint_root`` (Tune's experiment folder) and ``run_dir``
+    say where the completed trials' checkpoints are.
     """
     from paretosweep.sweep._packing_searcher import packing_search
     from paretosweep.sweep._sampler_searcher import SamplerSearcher, WeightTrials
@@ -269,7 +408,17 @@ def searcher_for(
         stored=[r for r in stored.values() if r.get("kind") == "scalarization"],
     )
     methods = [t for t in plan.trials if t.kind == "method"]
-    searcher = SamplerSearcher(sampler, WeightTrials(spec), objectives, first=methods, stored=stored)
+    nearest = spec.warm_start is not None and spec.warm_start.from_ == "nearest"
+    searcher = SamplerSearcher(
+        sampler,
+        WeightTrials(spec),
+        objectives,
+        first=methods,
+        stored=stored,
+        warm_epochs=spec.warm_start.epochs if nearest and spec.warm_start is not None else None,
+        checkpoint_root=checkpoint_root,
+        run_dir=run_dir,
+    )
     return packing_search(spec, searcher, plan.max_trials)
 
 

@@ -14,6 +14,13 @@ A resumed run's stored trials are not run again: a weight vector whose trials ar
 told their stored results at once, and the sampler goes on from there. ``suggest`` returns None
 while the sampler waits on results and ``FINISHED`` when it is done. Packs are the job of a
 wrapper (:class:`~paretosweep.sweep._packing_searcher.PackingSearcher`).
+
+With ``warm_epochs`` (``warm_start: {from: nearest, epochs: E}``) the searcher keeps every
+completed scalarization trial's last checkpoint (Tune's ``checkpoint_dir_name`` of its reports,
+under ``checkpoint_root/<trial_id>/``; a resumed run's stored ``checkpoint`` column) and hands a
+trial of a weight vector the sampler proposed from results (not in its ``planned`` initial design,
+not a re-test) as ``{"trial": config, "warm": {"trial_id", "location", "distance"}}``: its nearest
+completed neighbour (see :mod:`paretosweep.sweep._warm_start`), chosen when Tune asks for it.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from paretosweep.planning import TrialConfig
+from paretosweep.results import CHECKPOINT_FILE
 from paretosweep.sampling import Sampler, weight_key
 from paretosweep.sweep._trainable import ROW_KEY, stopped_row
+from paretosweep.sweep._warm_start import Neighbour, exists, nearest_neighbours
 
 #: ``trials_for(weights, repeat)``: the trials of a weight vector asked for the ``repeat``-th time (0 first).
 TrialsFor = Callable[[np.ndarray, int], Sequence[TrialConfig]]
@@ -67,6 +76,9 @@ class SamplerSearcher(Searcher):
         objectives: ``(column, direction)`` per task, in task order.
         first: trials handed out before any weight vector (comparison methods), told to no one.
         stored: rows of a resumed run by trial id: not run again, told from the store.
+        warm_epochs: ``warm_start: {from: nearest}``'s epochs (None: no nearest warm start).
+        checkpoint_root: where Tune keeps this run's trial directories (``<storage>/_tune/<experiment>``).
+        run_dir: the run directory (the stored rows' ``checkpoint`` is relative to it).
     """
 
     def __init__(
@@ -77,6 +89,9 @@ class SamplerSearcher(Searcher):
         *,
         first: Sequence[TrialConfig] = (),
         stored: Mapping[str, Mapping[str, Any]] | None = None,
+        warm_epochs: int | None = None,
+        checkpoint_root: str | None = None,
+        run_dir: str | None = None,
     ) -> None:
         super().__init__()
         self.sampler = sampler
@@ -88,6 +103,13 @@ class SamplerSearcher(Searcher):
         self._group_of: dict[str, int] = {}  # trial id -> ask number
         self._repeats: dict[tuple[float, ...], int] = {}
         self._live: dict[str, dict[str, Any]] = {}  # Tune trial id -> config
+        self._warm_epochs, self._checkpoint_root = warm_epochs, checkpoint_root
+        self._initial = {weight_key(w) for w in sampler.planned} if warm_epochs is not None else set()
+        self._may_warm: set[str] = set()  # trial ids of first asks of proposed (not initial) weight vectors
+        self._checkpoint_dir: dict[str, str] = {}  # Tune trial id -> its newest checkpoint_dir_name
+        self._neighbours: list[Neighbour] = []
+        if warm_epochs is not None and run_dir is not None:
+            self._neighbours = [n for row in self._stored.values() if (n := _stored_neighbour(row, run_dir)) is not None]
 
     @property
     def asked(self) -> int:
@@ -108,7 +130,21 @@ class SamplerSearcher(Searcher):
                 self._hand_out(w)
         config = self._queue.pop(0)
         self._live[trial_id] = config
-        return {"trial": config}
+        warm = self._warm_from(config) if config["trial_id"] in self._may_warm else None
+        return {"trial": config} if warm is None else {"trial": config, "warm": warm}
+
+    def _warm_from(self, config: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The nearest completed neighbour whose checkpoint is there, as ``config["warm"]``; None: none yet."""
+        for neighbour, distance in nearest_neighbours(config["weights"], config["seed"], config["lr"], self._neighbours):
+            if exists(neighbour.location):
+                return {"trial_id": neighbour.trial_id, "location": neighbour.location, "distance": distance}
+        return None
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        """Keep the newest checkpoint a trial reported (where a nearest warm start may start)."""
+        name = result.get("checkpoint_dir_name") if self._warm_epochs is not None else None
+        if name:
+            self._checkpoint_dir[trial_id] = str(name)
 
     def _hand_out(self, weights: np.ndarray) -> None:
         """Queue the trials of one asked weight vector (stored ones are told, not queued)."""
@@ -121,6 +157,8 @@ class SamplerSearcher(Searcher):
         self._asked[number] = asked
         for trial in trials:
             self._group_of[trial.trial_id] = number
+            if self._warm_epochs is not None and repeat == 0 and key not in self._initial:
+                self._may_warm.add(trial.trial_id)
             if trial.trial_id in self._stored:
                 self._finish(trial.trial_id, self._stored[trial.trial_id])
             else:
@@ -153,6 +191,10 @@ class SamplerSearcher(Searcher):
         row = None
         if result is not None and not error:
             row = json.loads(result[ROW_KEY]) if ROW_KEY in result else stopped_row(result)
+        folder = self._checkpoint_dir.pop(trial_id, None)
+        if folder and self._checkpoint_root and row is not None and row.get("status") == "completed" and config.get("weights"):
+            location = f"{self._checkpoint_root.rstrip('/')}/{config['trial_id']}/{folder}/{CHECKPOINT_FILE}"
+            self._neighbours.append(Neighbour(config["trial_id"], tuple(config["weights"]), config["seed"], config["lr"], location))
         self._finish(config["trial_id"], row)
 
     def save(self, checkpoint_path: str) -> None:
@@ -164,6 +206,15 @@ class SamplerSearcher(Searcher):
         """Inverse of :meth:`save`."""
         with open(checkpoint_path, "rb") as file:
             self.__dict__.update(pickle.load(file))
+
+
+def _stored_neighbour(row: Mapping[str, Any], run_dir: str) -> Neighbour | None:
+    """A resumed run's completed scalarization trial with a kept checkpoint, as a warm-start neighbour."""
+    folder, weights = row.get("checkpoint"), row.get("weights")
+    if row.get("status") != "completed" or row.get("kind") != "scalarization" or not isinstance(folder, str) or weights is None:
+        return None
+    location = f"{run_dir.rstrip('/')}/{folder}/{CHECKPOINT_FILE}"
+    return Neighbour(str(row["trial_id"]), tuple(float(x) for x in weights), int(row["seed"]), float(row["lr"]), location)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from paretosweep.config import SweepSpec
 from paretosweep.planning import TrialConfig
 from paretosweep.problems import make_problem_cached
 from paretosweep.results import CHECKPOINT_FILE
-from paretosweep.sweep._warm_start import warm_payload
+from paretosweep.sweep._warm_start import nearest_payload, warm_payload
 from paretosweep.trainables import Trainable, resolve_trainable, trainable_problem
 from paretosweep.trial import TrainableError, TrialOutcome, make_context, run_in_context, train_problem
 
@@ -105,8 +105,10 @@ def trial_hparams(spec: SweepSpec, trial: TrialConfig) -> dict[str, Any]:
         "epochs": spec.budget.epochs,
         "steps_per_epoch": spec.budget.steps_per_epoch,
     }
-    if spec.warm_start is not None:  # the trial trained the epochs after the shared ones
+    if spec.warm_start is not None:  # shared: the trial trained the epochs after the shared ones
         common["warm_start"] = spec.warm_start.model_dump(mode="json")
+        if spec.warm_start.from_ == "nearest":  # run_trial names the neighbour it started from (None: from scratch)
+            common["warm_from"] = None
     if trial.kind == "scalarization":
         return {**common, **spec.scalarizer.model_dump(mode="json"), "scalarizer": spec.scalarizer.name}
     return {**common, "method": trial.method, **trial.method_params}
@@ -260,12 +262,14 @@ def _run_one(
     device: torch.device,
     so_far: Callable[[TrialOutcome, int], dict[str, Any]] | None = None,
     warm: str | None = None,
+    nearest: str | None = None,
 ) -> tuple[TrialOutcome, int]:
     """Run one trial's trainable, retrying a crash up to ``spec.max_retries`` times from its last checkpoint.
 
     A misuse of the context (:class:`TrainableError`) is not retried: the same code would fail the same way.
     ``so_far(outcome, attempts)``: the row of the trial stopped with ``outcome`` (sent with each report).
-    ``warm``: the shared warm start's checkpoint, where a trial with none of its own starts.
+    ``warm``: the shared warm start's checkpoint, where a trial with none of its own starts;
+    ``nearest``: the checkpoint of the neighbour a nearest warm start starts from (it trains ``warm_start.epochs``).
     """
     sink = RayCheckpoints()
     attempts, spent = 0, 0.0
@@ -277,6 +281,8 @@ def _run_one(
             restored = sink.restored()
             if restored is None and warm is not None:
                 restored = warm_payload(warm)
+            elif restored is None and nearest is not None and spec.warm_start is not None:
+                restored = nearest_payload(nearest, epochs=spec.warm_start.epochs, budget_epochs=spec.budget.epochs)
             ctx = make_context(trial, spec, describe(), device=device, sink=sink, name=name, restored=restored)
             if so_far is not None:
                 sink.so_far = _stopped_here(ctx, so_far, attempts, spent, started)
@@ -318,7 +324,8 @@ def _stopped_here(
 def run_trial(config: dict[str, Any], spec: SweepSpec, train_fn: Trainable | None = None, warm: str | None = None) -> None:
     """Ray Tune entry point (wrapped with ``tune.with_parameters(run_trial, spec=spec, train_fn=..., warm=...)``).
 
-    ``config`` is ``{"trial": {...}}`` (one trial, one row) or ``{"pack": [{...}, ...]}``
+    ``config`` is ``{"trial": {...}}`` (one trial, one row), with ``"warm": {"trial_id", "location",
+    "distance"}`` for a trial that starts from its nearest neighbour's checkpoint, or ``{"pack": [{...}, ...]}``
     (a packed trial, see :func:`run_pack`). ``train_fn`` is a function passed in Python
     (``paretosweep.run(spec, trainable=train)``); else the spec names it or the problem.
     """
@@ -329,12 +336,16 @@ def run_trial(config: dict[str, Any], spec: SweepSpec, train_fn: Trainable | Non
     started_at = time.time()
     device, node, device_name = _placement(spec)
     hparams = trial_hparams(spec, trial)
+    start = config.get("warm")
+    if start is not None:
+        hparams["warm_from"] = {"trial_id": start["trial_id"], "distance": start["distance"]}
 
     def so_far(outcome: TrialOutcome, attempts: int) -> dict[str, Any]:
         known = {**hparams, "attempts": attempts, **outcome.method_hparams}
         return outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=known)
 
-    outcome, attempts = _run_one(spec, trial, train_fn, device, so_far if spec.scheduler is not None else None, warm=warm)
+    nearest = start["location"] if start is not None else None
+    outcome, attempts = _run_one(spec, trial, train_fn, device, so_far if spec.scheduler is not None else None, warm=warm, nearest=nearest)
     hparams["attempts"] = attempts
     hparams.update(outcome.method_hparams)  # every option of the method, defaults included
     row = outcome_row(trial, outcome, started_at=started_at, epochs=spec.budget.epochs, node=node, device=device_name, hparams=hparams)

@@ -11,6 +11,23 @@ history holds the shared epochs, and it trains the ``budget.epochs - E`` epochs 
 ``train_seconds`` count those only: the shared compute is counted once, in ``info.json``).
 Continuation from a common solution follows Ma, Du & Matusik (ICML 2020), "Efficient continuous
 Pareto exploration in multi-task learning", with the common start at the centre of the simplex.
+
+The nearest warm start (``warm_start: {from: nearest, epochs: E}``, with ``sampler: adaptive``) is
+their continuation proper: a weight vector the adaptive sampler proposes from results (not its
+initial design, not a re-test) starts from the checkpoint of the completed trial nearest to it in
+weight space, by the L1 distance ``d(w, v) = sum_i |w_i - v_i|`` (twice the total variation
+between the two weightings; among the trials with the same seed and learning rate when there are
+any, the earliest completed on a tie). :class:`~paretosweep.sweep.SamplerSearcher` picks the
+neighbour when it hands the trial to Tune and puts ``{"trial_id", "location", "distance"}`` into
+the trial's config (``config["warm"]``); a trial with no completed neighbour yet trains from
+scratch for the full ``budget.epochs``. The trial starts as a resumed one
+(:func:`nearest_payload`): ``ctx.checkpoint`` is the neighbour's checkpoint (the built-in loop's
+``model``, ``optimizer`` and ``generator`` states) with its ``epoch`` set to ``budget.epochs - E - 1``,
+so a loop that resumes after its checkpoint's epoch trains exactly ``E`` epochs; its own counts
+start at zero, so its ``epochs_done`` and ``history`` are the ``E`` epochs it trained (its
+compute). Each row's ``hparams.warm_from`` says where it started: ``{"trial_id", "distance"}`` of
+the neighbour, null for a trial trained from scratch (bookkeeping: the seeds of a weight vector
+stay one configuration wherever each started).
 """
 
 from __future__ import annotations
@@ -18,8 +35,11 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow.fs as pafs
 import torch
 
@@ -94,6 +114,53 @@ def warm_payload(location: str) -> dict[str, Any]:
             "final": None,
             "steps": 0,
         },
+    }
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A completed trial a nearest warm start may start from: its weights and checkpoint file."""
+
+    trial_id: str
+    weights: tuple[float, ...]
+    seed: int
+    lr: float
+    location: str
+
+
+def l1_distance(a: Sequence[float], b: Sequence[float]) -> float:
+    """``sum_i |a_i - b_i|``: the distance in weight space that picks the nearest neighbour."""
+    return float(np.abs(np.subtract(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))).sum())
+
+
+def nearest_neighbours(weights: Sequence[float], seed: int, lr: float, candidates: Sequence[Neighbour]) -> list[tuple[Neighbour, float]]:
+    """The candidates with their L1 distance to ``weights``, nearest first (the trials with ``seed`` and
+    ``lr`` only, when there are any; ties keep the candidates' order, the earliest completed first)."""
+    same = [c for c in candidates if c.seed == seed and c.lr == lr] or list(candidates)
+    ranked = [(c, l1_distance(weights, c.weights)) for c in same]
+    return sorted(ranked, key=lambda pair: pair[1])
+
+
+def exists(location: str) -> bool:
+    """Whether the checkpoint file ``location`` (a local path or a URI) is there."""
+    fs, path = resolve(location)
+    return bool(fs.get_file_info(path).type == pafs.FileType.File)
+
+
+def nearest_payload(location: str, *, epochs: int, budget_epochs: int) -> dict[str, Any]:
+    """The saved context payload a nearest-warm-started trial starts from: the neighbour's checkpoint
+    object, its ``epoch`` (when it is a dict with one, as the built-in loop's) set to
+    ``budget_epochs - epochs - 1`` so that the loop trains ``epochs`` more, and the trial's own
+    counts (epochs, history, metrics, effective weights) at zero."""
+    fs, path = resolve(location)
+    with fs.open_input_stream(path) as stream:
+        saved = torch.load(io.BytesIO(stream.read()), map_location="cpu", weights_only=False)
+    start = saved["trainable"]
+    if isinstance(start, Mapping) and "epoch" in start:
+        start = {**start, "epoch": budget_epochs - epochs - 1}
+    return {
+        "trainable": start,
+        "context": {"epochs_done": 0, "history": [], "metrics": {}, "weight_sum": None, "final": None, "steps": 0},
     }
 
 
