@@ -40,6 +40,7 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from paretosweep._redact import redact, storage_error
 from paretosweep.errors import RunDirectoryError
 from paretosweep.results._fs import join, resolve
 from paretosweep.results._processes import descendants, end_processes
@@ -138,6 +139,8 @@ class RunLease:
         self, run_dir: str, *, filesystem: pafs.FileSystem | None = None, ttl: float | None = None, heartbeat: float | None = None
     ) -> None:
         self.run_dir = run_dir
+        #: ``run_dir`` as messages, logs and the lease file name it (credentials masked)
+        self.shown = redact(run_dir)
         self._fs, self._root = resolve(run_dir, filesystem)
         self._local = isinstance(self._fs, pafs.LocalFileSystem)
         self._path = join(self._fs, self._root, LEASE_FILE)
@@ -201,15 +204,18 @@ class RunLease:
 
         Raises:
             RunLockedError: a live driver holds the directory.
+            RunDirectoryError: the storage failed (unreachable, access refused): the message names it, redacted, and the fix.
         """
         if self.held:
             return None
-        if self._local:
-            stale = self._acquire_local()
-        else:
-            stale = self._acquire_remote()
+        try:
+            stale = self._acquire_local() if self._local else self._acquire_remote()
+        except RunDirectoryError:  # a refusal, said already (RunDirectoryError is an OSError too)
+            raise
+        except (OSError, pa.ArrowException) as error:
+            raise storage_error(self.run_dir, error, action="take the run's lease on") from None
         if stale is not None:
-            logger.warning("Took over run directory `%s` from a driver that is gone (%s).", self.run_dir, stale.describe())
+            logger.warning("Took over run directory `%s` from a driver that is gone (%s).", self.shown, stale.describe())
             if stale.host == socket.gethostname() and stale.children:
                 ended = end_processes(stale.children)
                 if ended:
@@ -228,7 +234,7 @@ class RunLease:
             heartbeat_at=now,
             expires_at=now + self.ttl,
             token=uuid.uuid4().hex,
-            storage=self.run_dir,
+            storage=self.shown,
         )
 
     def _acquire_local(self) -> Holder | None:
@@ -252,7 +258,7 @@ class RunLease:
             self._holder = self._new_holder()
             self._write_local(self._holder)
             return stale
-        raise RunDirectoryError(f"Cannot take the lease of `{self.run_dir}`: its lease file keeps changing. Try again.")
+        raise RunDirectoryError(f"Cannot take the lease of `{self.shown}`: its lease file keeps changing. Try again.")
 
     def _acquire_remote(self) -> Holder | None:
         found = self._read_remote()
@@ -268,7 +274,7 @@ class RunLease:
             raise (
                 self._refusal(check)
                 if check is not None
-                else RunDirectoryError(f"Cannot take the lease of `{self.run_dir}`: it vanished while being written. Try again.")
+                else RunDirectoryError(f"Cannot take the lease of `{self.shown}`: it vanished while being written. Try again.")
             )
         self._holder = holder
         return found
@@ -292,7 +298,16 @@ class RunLease:
                     with contextlib.suppress(OSError):
                         os.rmdir(self._root)  # only if empty
             elif holder is not None and not self.lost:
-                current = self._read_remote()
+                try:
+                    current = self._read_remote()
+                except (OSError, pa.ArrowException) as error:  # the run's own error (if any) matters more: say this, go on
+                    logger.warning(
+                        "Cannot remove the lease of `%s` (%s); it expires %.0f s after its last heartbeat.",
+                        self.shown,
+                        redact(str(error)),
+                        self.ttl,
+                    )
+                    return
                 if current is not None and current.token == holder.token:
                     with contextlib.suppress(OSError, pa.ArrowException):
                         self._fs.delete_file(self._path)
@@ -310,7 +325,9 @@ class RunLease:
             try:
                 self.renew()
             except (OSError, pa.ArrowException) as error:  # a storage hiccup: the next beat tries again
-                logger.warning("Cannot renew the lease of `%s` (%s); trying again in %.0f s.", self.run_dir, error, self.heartbeat)
+                logger.warning(
+                    "Cannot renew the lease of `%s` (%s); trying again in %.0f s.", self.shown, redact(str(error)), self.heartbeat
+                )
 
     def renew(self) -> None:
         """Write a fresh heartbeat (and, on non-local filesystems, a new expiry)."""
@@ -327,7 +344,7 @@ class RunLease:
                 self.lost = True
                 logger.error(
                     "The lease of `%s` was taken by another driver (%s) while this one ran: its writes may clash. Stop one of them.",
-                    self.run_dir,
+                    self.shown,
                     current.describe(),
                 )
                 return
@@ -377,7 +394,7 @@ class RunLease:
         )
         stop = f" (`kill {holder.pid}` on {holder.host})" if holder is not None else ""
         return RunLockedError(
-            f"Run directory `{self.run_dir}` is in use by another paretosweep driver: {who}. Only one driver may "
+            f"Run directory `{self.shown}` is in use by another paretosweep driver: {who}. Only one driver may "
             f"write a run. Wait for it to finish or stop it{stop}, then run again with --resume; {gone}. "
             "To run beside it, set `storage` (--storage) to another directory."
         )

@@ -33,24 +33,40 @@ SECRET = "PsFakeSecretValue987654321"
 TOKEN = "PsTrackingToken555000"
 
 #: A single-file problem module: Fonseca-Fleming that insists on an environment variable in every process.
+#: Its trials meet before they evaluate: each marks its node in the folder ``meeting`` and waits (at most a
+#: minute) until trials of two nodes have marked theirs. Without that, the head could run every trial: Tune
+#: (``reuse_actors``) hands a trial whose actor is still starting on the worker to the head's freed actor and
+#: drops the worker's, so on a loaded machine where a worker actor starts slower than a trial runs, the worker
+#: never gets one.
 LONE_MODULE = '''
 import os
 import time
+from pathlib import Path
 
 from paretosweep.problems._fonseca import FonsecaFleming
 
 
-class SlowFonseca(FonsecaFleming):
+class MeetingFonseca(FonsecaFleming):
+    def __init__(self, *, meeting: str, **kwargs):
+        super().__init__(**kwargs)
+        self.meeting = meeting
+
     def evaluate(self, model, device):
-        time.sleep(1.5)  # trials long enough for both nodes to take some
+        import ray
+
+        folder = Path(self.meeting)
+        (folder / ray.util.get_node_ip_address()).touch()
+        deadline = time.monotonic() + 60
+        while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         return super().evaluate(model, device)
 
 
-def make_lone(*, steps_per_epoch: int = 5, require_env: str = "", expect: str = ""):
+def make_lone(*, steps_per_epoch: int = 5, require_env: str = "", expect: str = "", meeting: str = ""):
     """Fonseca-Fleming; fails unless ``require_env`` is set to ``expect`` in this process."""
     if require_env and os.environ.get(require_env) != expect:
         raise RuntimeError(f"{require_env} is not set as expected in process {os.getpid()}")
-    return SlowFonseca(n_dim=3, steps_per_epoch=steps_per_epoch, init_range=1.0)
+    return MeetingFonseca(meeting=meeting, n_dim=3, steps_per_epoch=steps_per_epoch, init_range=1.0)
 '''
 
 
@@ -137,14 +153,15 @@ def test_storage_credentials_stay_out_of_the_job_and_a_refusal_is_a_clear_messag
 
 def test_a_single_file_problem_module_ships_and_secret_env_reaches_every_trial(cluster: Cluster, tmp_path: Path) -> None:
     (tmp_path / "lone_problem_ps.py").write_text(LONE_MODULE)
-    run_dir = tmp_path / "run"
+    run_dir, meeting = tmp_path / "run", tmp_path / "meeting"
+    meeting.mkdir()
     spec = write_spec(
         tmp_path / "lone.yaml",
         **{
             **fonseca(run_dir, n_weights=8, steps=5, epochs=2),
             "problem": {
                 "name": "lone_problem_ps:make_lone",
-                "params": {"steps_per_epoch": 5, "require_env": "PS_TRACKING_TOKEN", "expect": TOKEN},
+                "params": {"steps_per_epoch": 5, "require_env": "PS_TRACKING_TOKEN", "expect": TOKEN, "meeting": str(meeting)},
             },
         },
     )
@@ -158,7 +175,9 @@ def test_a_single_file_problem_module_ships_and_secret_env_reaches_every_trial(c
     assert state == "SUCCEEDED", log[-3000:]
     trials = paretosweep.load_trials(str(run_dir))
     assert len(trials) == 8 and set(trials.status) == {"completed"}, trials[["status", "error"]]
-    assert set(trials.node) == {HEAD_IP, WORKER_IP}, log[-3000:]  # the secret reached the trials on both nodes
+    assert set(trials.node) == {HEAD_IP, WORKER_IP}, (  # the module and the secret reached the trials on both nodes
+        f"{trials[['trial_id', 'node']]}, met: {sorted(p.name for p in meeting.iterdir())}\n{log[-3000:]}"
+    )
 
     from ray.job_submission import JobSubmissionClient
 
