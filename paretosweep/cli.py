@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
+from paretosweep._redact import redact
 from paretosweep.cli_progress import OPTIONS, print_error
 from paretosweep.errors import ParetoSweepError
 
@@ -56,7 +57,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Stream the trials' output (prints, logging) to the console.")] = False,
 ) -> None:
     """Run a sweep: plan, train every trial on Ray Tune, write the frontier to Parquet."""
-    from paretosweep.cli_progress import SweepProgress, print_plan
+    from paretosweep.cli_progress import SweepProgress, in_run, print_plan, print_summary
     from paretosweep.config import as_spec
     from paretosweep.imports import extend_import_path
     from paretosweep.planning import build_plan
@@ -90,33 +91,13 @@ def run(
             summary = run_sweep(validated, resume=resume, overwrite=overwrite, on_progress=progress.update, plan=plan, verbose=verbose)
     except ParetoSweepError as error:
         _fail(error)
-    hv = f"{summary.hypervolume:.6g}" if summary.hypervolume is not None else "n/a"
-    console.print(
-        f"Done in {summary.wall_seconds:.1f} s: {summary.completed} completed, {summary.failed} failed or diverged"
-        + (f", {summary.stopped} stopped early by the scheduler" if summary.stopped else "")
-        + f" ({summary.skipped} already done), {summary.frontier_size} frontier points, hypervolume {hv}."
-    )
-    if summary.scheduler_note:
-        console.print(escape(f"Warning: {summary.scheduler_note}"), style="yellow", highlight=False)
-    if summary.reference_point is not None:
-        clipped = f"; {summary.clipped} point(s) beyond it add nothing" if summary.clipped else ""
-        console.print(
-            escape(
-                f"Hypervolume reference point {[round(v, 6) for v in summary.reference_point]} "
-                f"({summary.reference_rule}), fixed for the run{clipped}."
-            ),
-            highlight=False,
-        )
-    run_dir = Path(summary.run_dir)
-    console.print(escape(f"Frontier:  {run_dir / 'frontier.parquet'}   (paretosweep frontier {run_dir})"), highlight=False)
-    console.print(escape(f"Trials:    {run_dir / 'trials.parquet'}"), highlight=False)
-    console.print(escape(f"Dashboard: paretosweep dashboard {run_dir}"), highlight=False)
+    print_summary(console, summary)
     if summary.completed == 0:
         first = f"the first error, of trial {summary.first_error}" if summary.first_error else "no error was recorded"
+        trials = in_run(summary.run_dir, "trials.parquet")
         _fail(
             ParetoSweepError(
-                f"No trial completed ({summary.failed} failed or diverged); {first}. "
-                f"Every trial's status and error are in {run_dir / 'trials.parquet'}."
+                f"No trial completed ({summary.failed} failed or diverged); {first}. Every trial's status and error are in {trials}."
             ),
             code=EXIT_NO_TRIAL_COMPLETED,
         )
@@ -301,9 +282,9 @@ def dashboard(
         try:
             load_run(run_dir)
         except ParetoSweepError as error:
-            err_console.print(f"[yellow]warning:[/] {escape(str(error))} The page will show it and retry.", highlight=False)
+            err_console.print(f"[yellow]warning:[/] {escape(redact(str(error)))} The page will show it and retry.", highlight=False)
     opening = " (open it with ?token=<your token>)" if secret is not None else ""
-    console.print(escape(f"Dashboard on http://{host}:{port}/{opening} for {', '.join(runs)} (Ctrl-C stops it)"), highlight=False)
+    console.print(escape(redact(f"Dashboard on http://{host}:{port}/{opening} for {', '.join(runs)} (Ctrl-C stops it)")), highlight=False)
     serve(runs, host=host, port=port, token=secret)
 
 

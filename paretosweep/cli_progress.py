@@ -1,13 +1,16 @@
-"""Rich rendering for the CLI: errors, the dry-run plan, the live progress bar, the frontier table.
+"""Rich rendering for the CLI: errors, the dry-run plan, the live progress bar, the run's summary, the frontier table.
 
 User text (names, paths, ids, parameters, error messages) goes through ``rich.markup.escape``:
-rich would read ``[nan, 1.0]`` as a markup tag and drop it.
+rich would read ``[nan, 1.0]`` as a markup tag and drop it. Errors and run directories go through
+``_redact.redact`` too: a storage URI's credentials are never printed.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +19,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from paretosweep._redact import redact
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from paretosweep.planning import Plan
     from paretosweep.results import Objective, RunSplits
-    from paretosweep.sweep import SweepStatus
+    from paretosweep.sweep import SweepStatus, SweepSummary
 
 
 def _fmt_weights(weights: Sequence[float] | None) -> str:
@@ -45,7 +50,45 @@ def print_error(console: Console, error: BaseException) -> None:
         from rich.traceback import Traceback
 
         console.print(Traceback.from_exception(type(error), error, error.__traceback__))
-    console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(redact(str(error)))}", highlight=False, soft_wrap=True)
+
+
+def in_run(run_dir: str, name: str) -> str:
+    """Where the file ``name`` of the run directory ``run_dir`` lies, for the user (credentials masked).
+
+    A local path is joined as a path; a filesystem URI keeps its ``scheme://`` and its query after
+    the file name (``s3://b/run?endpoint_override=h`` gives ``s3://b/run/trials.parquet?endpoint_override=h``).
+    """
+    if "://" not in run_dir:
+        return str(Path(run_dir) / name)
+    location, question, query = run_dir.partition("?")
+    return redact(f"{location.rstrip('/')}/{name}{question}{query}")
+
+
+def print_summary(console: Console, summary: SweepSummary) -> None:
+    """What ``run`` prints at the end: the counts, the hypervolume and its reference, where the files are."""
+    hv = f"{summary.hypervolume:.6g}" if summary.hypervolume is not None else "n/a"
+    console.print(
+        f"Done in {summary.wall_seconds:.1f} s: {summary.completed} completed, {summary.failed} failed or diverged"
+        + (f", {summary.stopped} stopped early by the scheduler" if summary.stopped else "")
+        + f" ({summary.skipped} already done), {summary.frontier_size} frontier points, hypervolume {hv}."
+    )
+    if summary.scheduler_note:
+        console.print(escape(f"Warning: {summary.scheduler_note}"), style="yellow", highlight=False)
+    if summary.reference_point is not None:
+        clipped = f"; {summary.clipped} point(s) beyond it add nothing" if summary.clipped else ""
+        console.print(
+            escape(
+                f"Hypervolume reference point {[round(v, 6) for v in summary.reference_point]} "
+                f"({summary.reference_rule}), fixed for the run{clipped}."
+            ),
+            highlight=False,
+        )
+    run = shlex.quote(redact(summary.run_dir))
+    frontier = in_run(summary.run_dir, "frontier.parquet")
+    console.print(escape(f"Frontier:  {frontier}   (paretosweep frontier {run})"), highlight=False)
+    console.print(escape(f"Trials:    {in_run(summary.run_dir, 'trials.parquet')}"), highlight=False)
+    console.print(escape(f"Dashboard: paretosweep dashboard {run}"), highlight=False)
 
 
 def print_plan(console: Console, plan: Plan) -> None:
@@ -60,7 +103,7 @@ def print_plan(console: Console, plan: Plan) -> None:
         escape(
             f"scalarizer `{spec.scalarizer.name}`, sampler `{sampler}` ({len(plan.weights)} weight vectors), "
             f"{spec.budget.seeds_per_weight} seed(s), lr {list(spec.budget.lr)}, {spec.budget.epochs} epochs; "
-            f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{spec.run_dir}`"
+            f"resources per trial {spec.resources.cpu:g} CPU / {spec.resources.gpu:g} GPU; run dir `{redact(spec.run_dir)}`"
         ),
         highlight=False,
     )

@@ -5,8 +5,9 @@
 * :func:`probe_run_dir`: the run directory can be created and written (a probe file, removed
   again); with ``keep=False`` whatever it had to create is removed too, so ``--dry-run`` leaves
   nothing behind.
-* :func:`prepare_run_dir`: the same checks, then clear the directory for ``--overwrite`` and keep
-  it created (the driver calls it once Ray is up and the trial fits).
+* :func:`prepare_run_dir`: under the run's lease, clear the directory for ``--overwrite`` (the
+  lease file stays), create it, probe it, and remove the temporary files an interrupted write left
+  (the driver calls it once the lease is held and Ray is up).
 * :func:`preflight`: the run directory checks plus, for a local Ray, whether this machine can
   hold one trial (``resources.gpu`` against the GPUs torch sees).
 
@@ -16,6 +17,7 @@ Local paths and pyarrow filesystem URIs (``s3://``, ``file://``) alike. No Ray i
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import posixpath
 import uuid
@@ -25,37 +27,47 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from paretosweep._redact import redact, storage_error
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError, RunDirectoryError
 from paretosweep.results import TRIALS_FILE, resolve
+from paretosweep.results._fs import remove_stale_temp_files
+from paretosweep.results._journal import RECORDS_DIR
+from paretosweep.results._lock import LEASE_FILE
+
+logger = logging.getLogger(__name__)
 
 
 def check_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
     """Refuse a run directory that holds a run, unless resuming or overwriting; changes nothing.
 
     Raises:
-        RunDirectoryError: both flags, a file in the way, an existing run without a flag, or
-            ``--overwrite`` on a non-empty directory that holds no paretosweep run.
+        RunDirectoryError: both flags, a file in the way, an existing run without a flag,
+            ``--overwrite`` on a non-empty directory that holds no paretosweep run, or storage that
+            cannot be read (``_redact.storage_error``: the URI redacted, and what to check).
     """
     if resume and overwrite:
         raise RunDirectoryError("Give either --resume or --overwrite, not both.")
     fs, path = resolve(run_dir)
-    info = fs.get_file_info(path)
+    try:
+        info = fs.get_file_info(path)
+        entries = fs.get_file_info(pafs.FileSelector(path)) if info.type == pafs.FileType.Directory else []
+    except (OSError, pa.ArrowException) as error:  # storage that refuses or cannot be reached: say which and the fix
+        raise storage_error(run_dir, error) from None
     if info.type == pafs.FileType.NotFound:
         return
     if info.type != pafs.FileType.Directory:
-        raise RunDirectoryError(f"Run directory `{run_dir}` exists and is not a directory. Set `storage` to a directory path.")
-    entries = fs.get_file_info(pafs.FileSelector(path))
+        raise RunDirectoryError(redact(f"Run directory `{run_dir}` exists and is not a directory. Set `storage` to a directory path."))
     if not entries or resume:
         return
     names = {e.base_name for e in entries}
     if not overwrite:
         raise RunDirectoryError(
-            f"Run directory `{run_dir}` already exists. Pass --resume to continue it, --overwrite to replace it, "
+            f"Run directory `{redact(run_dir)}` already exists. Pass --resume to continue it, --overwrite to replace it, "
             "or set `storage` to a new path."
         )
     if TRIALS_FILE not in names and "_tune" not in names:
-        raise RunDirectoryError(f"Refusing to --overwrite `{run_dir}`: it is not empty and holds no paretosweep run.")
+        raise RunDirectoryError(f"Refusing to --overwrite `{redact(run_dir)}`: it is not empty and holds no paretosweep run.")
 
 
 def _highest_missing(fs: pafs.FileSystem, path: str) -> str | None:
@@ -89,27 +101,39 @@ def probe_run_dir(run_dir: str, *, keep: bool) -> None:
         fs.delete_file(probe)
     except (OSError, pa.ArrowException) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise RunDirectoryError(f"Cannot write to run directory `{run_dir}` ({reason}). Set `storage` to a writable path.") from None
+        raise RunDirectoryError(
+            redact(f"Cannot write to run directory `{run_dir}` ({reason}). Set `storage` to a writable path.")
+        ) from None
     finally:
         if not keep and created is not None and fs.get_file_info(created).type == pafs.FileType.Directory:
             fs.delete_dir(created)
 
 
-def prepare_run_dir(run_dir: str, *, resume: bool, overwrite: bool) -> None:
-    """Check the run directory, clear it for ``overwrite``, create it and prove it is writable.
+def prepare_run_dir(run_dir: str, *, overwrite: bool) -> None:
+    """Under the run's lease (after :func:`check_run_dir`): clear the directory for ``overwrite`` (the
+    lease file stays), create it, prove it is writable, and remove the temporary files an interrupted
+    write left.
 
     Raises:
-        RunDirectoryError: see :func:`check_run_dir`; or it cannot be created or written.
+        RunDirectoryError: it cannot be cleared, created or written.
     """
-    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
     fs, path = resolve(run_dir)
-    try:
-        if overwrite and fs.get_file_info(path).type == pafs.FileType.Directory:
-            fs.delete_dir(path)
-    except (OSError, pa.ArrowException) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise RunDirectoryError(f"Cannot clear run directory `{run_dir}` for --overwrite ({reason}).") from None
+    if overwrite and fs.get_file_info(path).type == pafs.FileType.Directory:
+        try:
+            for entry in fs.get_file_info(pafs.FileSelector(path)):
+                if entry.base_name == LEASE_FILE:
+                    continue
+                if entry.type == pafs.FileType.Directory:
+                    fs.delete_dir(entry.path)
+                else:
+                    fs.delete_file(entry.path)
+        except (OSError, pa.ArrowException) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise RunDirectoryError(redact(f"Cannot clear run directory `{run_dir}` for --overwrite ({reason}).")) from None
     probe_run_dir(run_dir, keep=True)
+    removed = remove_stale_temp_files(fs, path, (RECORDS_DIR,))
+    if removed:
+        logger.info("Removed %d temporary file(s) an interrupted write left in `%s`.", len(removed), redact(run_dir))
 
 
 def preflight(spec: SweepSpec, *, resume: bool, overwrite: bool, keep: bool, local_machine: bool = True) -> None:
@@ -179,7 +203,7 @@ def _check_mlflow(i: int, options: dict[str, Any], run_dir: str) -> None:
     if uri is None:
         if "://" in run_dir:
             raise ConfigError(
-                f"`callbacks[{i}]: mlflow` on a run directory URI (`{run_dir}`) needs an explicit `tracking_uri` "
+                f"`callbacks[{i}]: mlflow` on a run directory URI (`{redact(run_dir)}`) needs an explicit `tracking_uri` "
                 "(the default is a SQLite store inside a local run directory)."
             )
         return

@@ -18,25 +18,25 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import pyarrow.fs as pafs
 
+from paretosweep._redact import redact
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ResultSchemaError, RunDirectoryError
 from paretosweep.planning import Plan, build_plan
-from paretosweep.preflight import preflight, probe_run_dir
+from paretosweep.preflight import preflight, prepare_run_dir
 from paretosweep.results import FRONTIER_FILE, RunStore, resolve, retain_checkpoints
-from paretosweep.results._fs import remove_stale_temp_files
 from paretosweep.results._journal import RECORDS_DIR
-from paretosweep.results._lock import LEASE_FILE, RunLease
+from paretosweep.results._lock import RunLease
 from paretosweep.results._processes import descendants, end_leftovers
 from paretosweep.results._recovery import TUNE_DIR
 from paretosweep.sampling import make_sampler
 from paretosweep.sweep._conditioned_stage import Stage, conditioned_stage, record_gaps
+from paretosweep.sweep._credentials import move_storage_credentials
 from paretosweep.sweep._ray import concurrency, ray_for
 from paretosweep.sweep._recorder import SweepRecorder, SweepStatus
 from paretosweep.sweep._trainable import ROW_KEY
@@ -77,32 +77,6 @@ class SweepSummary:
     scheduler_note: str | None = None
 
 
-def prepare_held_run_dir(run_dir: str, *, overwrite: bool) -> None:
-    """Under the run's lease: clear the directory for ``overwrite`` (the lease file stays), create it,
-    prove it is writable, and remove the temporary files an interrupted write left.
-
-    Raises:
-        RunDirectoryError: it cannot be cleared, created or written.
-    """
-    fs, path = resolve(run_dir)
-    if overwrite and fs.get_file_info(path).type == pafs.FileType.Directory:
-        try:
-            for entry in fs.get_file_info(pafs.FileSelector(path)):
-                if entry.base_name == LEASE_FILE:
-                    continue
-                if entry.type == pafs.FileType.Directory:
-                    fs.delete_dir(entry.path)
-                else:
-                    fs.delete_file(entry.path)
-        except (OSError, pa.ArrowException) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            raise RunDirectoryError(f"Cannot clear run directory `{run_dir}` for --overwrite ({reason}).") from None
-    probe_run_dir(run_dir, keep=True)
-    removed = remove_stale_temp_files(fs, path, (RECORDS_DIR,))
-    if removed:
-        logger.info("Removed %d temporary file(s) an interrupted write left in `%s`.", len(removed), run_dir)
-
-
 @contextlib.contextmanager
 def ends_leftovers(enabled: bool) -> Iterator[None]:
     """On exit, end the processes started inside the block that outlive it (a local Ray's stragglers)."""
@@ -136,7 +110,14 @@ def recover_store(plan: Plan, run_dir: str, reason: str) -> RunStore:
     )
     lost = f"; {len(found.unrecoverable)} trial(s) of the stored frontier were found nowhere" if found.unrecoverable else ""
     aside = f"; damaged file(s) kept as {', '.join(f'`{p}`' for p in found.moved_aside)}" if found.moved_aside else ""
-    logger.warning("Recovering `%s` (%s): %s%s%s. Trials not recovered are trained again.", run_dir, reason, found.summary(), lost, aside)
+    logger.warning(
+        "Recovering `%s` (%s): %s%s%s. Trials not recovered are trained again.",
+        redact(run_dir),
+        redact(reason),
+        found.summary(),
+        lost,
+        aside,
+    )
     return store
 
 
@@ -165,7 +146,7 @@ def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
         missing = [c for c in plan.metric_columns if c not in store.metric_columns]
         if missing:
             raise RunDirectoryError(
-                f"Cannot resume `{run_dir}`: its trials.parquet has no columns {missing}, which this problem reports "
+                f"Cannot resume `{redact(run_dir)}`: its trials.parquet has no columns {missing}, which this problem reports "
                 "now (a run written before its problem had a test split has no `test_*` columns). Start over with "
                 "--overwrite (or a new `storage`), or resume with the paretosweep version that wrote the run."
             )
@@ -176,15 +157,15 @@ def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
                 "%d finished trial(s) of `%s` were only in records/ (the last driver stopped before writing them to "
                 "trials.parquet): stored now, not trained again.",
                 added,
-                run_dir,
+                redact(run_dir),
             )
         if stale:
-            logger.warning("%s of `%s` lagged behind trials.parquet: rewritten from it.", " and ".join(stale), run_dir)
+            logger.warning("%s of `%s` lagged behind trials.parquet: rewritten from it.", " and ".join(stale), redact(run_dir))
         if added or stale:
             store.write()
         return store
     if resume:
-        logger.info("`%s` holds no run yet: starting it.", run_dir)
+        logger.info("`%s` holds no run yet: starting it.", redact(run_dir))
     store.create(
         objectives=plan.objectives,
         tasks=plan.task_names,
@@ -252,7 +233,10 @@ def run_sweep(
     import ray
 
     started = time.monotonic()
-    plan = plan or build_plan(spec)
+    # credentials in a storage URI go to the environment first: no lease, log, Tune path or stored spec sees them
+    clean = move_storage_credentials(spec, attached=ray.is_initialized() or bool(spec.ray.address))
+    plan = replace(plan, spec=clean) if plan is not None and clean is not spec else plan or build_plan(clean)
+    spec = clean
     if trainable is None and spec.problem.trainable is not None:
         trainable = resolve_trainable(spec.problem.trainable)  # an import that fails is refused before Ray starts
     # What can refuse the sweep runs before Ray starts and before the run directory is touched.
@@ -261,7 +245,7 @@ def run_sweep(
     # lease first (released last), then Ray: a second driver is refused before its Ray starts
     with RunLease(spec.run_dir) as lease, ends_leftovers(not ray.is_initialized()), ray_for(spec, log_to_driver=verbose):
         lease.renew()  # the lease names the local Ray's processes at once, for a driver that takes it over
-        prepare_held_run_dir(spec.run_dir, overwrite=overwrite)
+        prepare_run_dir(spec.run_dir, overwrite=overwrite)
         store = open_store(plan, spec.run_dir, resume=resume)
         attach_exact_front(store, spec)
         done = store.trial_ids()

@@ -11,20 +11,16 @@ outside the job's own working-dir package).
 from __future__ import annotations
 
 import json
-import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import paretosweep
 from paretosweep.cluster._job_secrets import SECRETS_FILE
+from tests._s3 import refusing_s3
 from tests.cluster.test_two_node import HEAD_IP, WORKER_IP, Cluster, cli, cluster, fonseca, wait_job, write_spec
 
-__all__ = ["cluster"]  # the module-scoped fixture: this module's own two-node cluster
+__all__ = ["cluster", "refusing_s3"]  # fixtures: this module's own two-node cluster, the refusing S3 endpoint
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -68,41 +64,6 @@ def make_lone(*, steps_per_epoch: int = 5, require_env: str = "", expect: str = 
         raise RuntimeError(f"{require_env} is not set as expected in process {os.getpid()}")
     return MeetingFonseca(meeting=meeting, n_dim=3, steps_per_epoch=steps_per_epoch, init_range=1.0)
 '''
-
-
-class _RefusingS3(BaseHTTPRequestHandler):
-    """Answers like S3 denying access; records the access key id of each request's signature."""
-
-    seen: list[str] = []
-
-    def _refuse(self) -> None:
-        match = re.search(r"Credential=([^/]+)/", self.headers.get("Authorization", ""))
-        type(self).seen.append(match.group(1) if match else "")
-        body = b'<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
-        self.send_response(403)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(0 if self.command == "HEAD" else len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _refuse
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def refusing_s3() -> Iterator[tuple[str, list[str]]]:
-    _RefusingS3.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingS3)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", _RefusingS3.seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _files_with(cluster: Cluster, needle: str) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from paretosweep import api
 from paretosweep.config import load_config, parse_spec
 from paretosweep.errors import ConfigError, RunDirectoryError, UnknownNameError
-from paretosweep.preflight import prepare_run_dir, probe_run_dir
+from paretosweep.preflight import check_run_dir, prepare_run_dir, probe_run_dir
 
 BASE: dict[str, Any] = {"problem": {"name": "fonseca"}, "budget": {"n_weights": 4, "epochs": 1}}
 
@@ -99,16 +99,17 @@ def test_existing_run_directory_needs_resume_or_overwrite(tmp_path: Path) -> Non
     run.mkdir()
     (run / "trials.parquet").write_bytes(b"x")
     with pytest.raises(RunDirectoryError, match="--resume.*--overwrite"):
-        prepare_run_dir(str(run), resume=False, overwrite=False)
-    prepare_run_dir(str(run), resume=True, overwrite=False)  # allowed
-    prepare_run_dir(str(run), resume=False, overwrite=True)  # replaced
+        check_run_dir(str(run), resume=False, overwrite=False)
+    check_run_dir(str(run), resume=True, overwrite=False)  # allowed
+    check_run_dir(str(run), resume=False, overwrite=True)  # allowed: then replaced, under the lease
+    prepare_run_dir(str(run), overwrite=True)
     assert run.exists() and not (run / "trials.parquet").exists()
 
 
 def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunDirectoryError, match="holds no paretosweep run"):
-        prepare_run_dir(str(tmp_path), resume=False, overwrite=True)
+        check_run_dir(str(tmp_path), resume=False, overwrite=True)
     assert (tmp_path / "notes.txt").exists()
 
 
@@ -117,26 +118,27 @@ def test_unwritable_storage_path(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     with pytest.raises(RunDirectoryError, match="Cannot write"):
-        prepare_run_dir(str(locked / "run"), resume=False, overwrite=False)
+        prepare_run_dir(str(locked / "run"), overwrite=False)
 
 
 def test_storage_under_a_file_is_unwritable(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(RunDirectoryError, match="Cannot write to run directory"):
-        prepare_run_dir(str(tmp_path / "file" / "run"), resume=False, overwrite=False)
+        prepare_run_dir(str(tmp_path / "file" / "run"), overwrite=False)
 
 
 def test_unwritable_filesystem_uri_is_a_run_directory_error() -> None:
     with pytest.raises(RunDirectoryError, match=r"Cannot write to run directory `file:///proc/"):
-        prepare_run_dir("file:///proc/paretosweep-test/run", resume=False, overwrite=False)
+        prepare_run_dir("file:///proc/paretosweep-test/run", overwrite=False)
 
 
 def test_filesystem_uri_run_directory_is_created_and_refused_when_it_holds_a_run(tmp_path: Path) -> None:
     uri = f"file://{tmp_path}/run"
-    prepare_run_dir(uri, resume=False, overwrite=False)
+    prepare_run_dir(uri, overwrite=False)
+    assert (tmp_path / "run").is_dir()
     (tmp_path / "run" / "trials.parquet").write_bytes(b"x")
     with pytest.raises(RunDirectoryError, match="--resume"):
-        prepare_run_dir(uri, resume=False, overwrite=False)
+        check_run_dir(uri, resume=False, overwrite=False)
 
 
 def test_a_dumped_spec_validates_again() -> None:
