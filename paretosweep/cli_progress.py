@@ -111,7 +111,9 @@ def print_plan(console: Console, plan: Plan) -> None:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if plan.sampler_note:
         console.print(escape(plan.sampler_note), highlight=False)
-    table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=f"{len(plan.trials)} planned trials")
+    later = plan.max_trials - len(plan.trials)  # chosen as the sweep runs (adaptive, Optuna, conditioned verification)
+    title = f"{len(plan.trials)} planned trials" + (f"; up to {later} more chosen as the sweep runs" if later > 0 else "")
+    table = Table("#", "trial_id", "kind", "weights / method", "seed", "lr", title=title)
     for i, t in enumerate(plan.trials):
         what = _fmt_weights(t.weights) if t.kind == "scalarization" else escape(f"{t.method} {t.method_params or ''}")
         table.add_row(str(i), escape(t.trial_id), t.kind, what, str(t.seed), f"{t.lr:g}")

@@ -250,7 +250,8 @@ def _train_conditioned(
     summary = {
         "sampler": "conditioned",
         "epochs": outcome.epochs_done,
-        "sample_epochs": ctx.samples_trained,  # training samples drawn over all epochs (ctx.sample_weights(batch_size))
+        # training samples drawn over all epochs; unknown (None) unless every draw was ctx.sample_weights(batch_size)
+        "sample_epochs": ctx.samples_trained if ctx.samples_counted else None,
         "train_seconds": outcome.train_seconds,
         "total_seconds": total,
         "alpha": s.alpha,

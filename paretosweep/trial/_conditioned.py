@@ -314,6 +314,8 @@ class ConditionedContext(TrialContext):
         self._drawn: Tensor | None = None
         self.proposals: list[dict[str, Any]] = []
         self.samples_trained = 0
+        #: whether every draw named its batch size, so that ``samples_trained`` counts every sample trained
+        self.samples_counted = True
 
     def sample_weights(self, batch_size: int | None = None) -> Tensor:
         """This batch's weight vector(s) :math:`w \\sim \\mathrm{Dir}(\\alpha)`: ``[m]``, or ``[batch_size, m]`` per sample."""
@@ -326,6 +328,8 @@ class ConditionedContext(TrialContext):
             draws = dirichlet_draws(self._rng, 1, m, self.alpha)[0]
         if batch_size is not None:
             self.samples_trained += int(batch_size)
+        else:
+            self.samples_counted = False  # a function trainable that draws without its batch size: compute unknown
         self._drawn = torch.as_tensor(draws, dtype=torch.float32, device=self.device)
         return self._drawn
 

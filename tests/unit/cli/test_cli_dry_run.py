@@ -58,3 +58,11 @@ def test_problems_lists_the_built_ins() -> None:
 def test_frontier_of_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
     result = runner.invoke(app, ["frontier", str(tmp_path)])
     assert result.exit_code == 2 and "paretosweep run" in " ".join(result.output.split())
+
+
+def test_dry_run_counts_the_trials_a_sampler_chooses_as_it_runs(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("problem: {name: synthetic}\nsampler: {name: conditioned, verify: 4}\nbudget: {epochs: 2}\n")
+    result = runner.invoke(app, ["run", str(spec), "--dry-run"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "0 planned trials; up to 4 more chosen as the sweep runs" in " ".join(result.output.split()), result.output

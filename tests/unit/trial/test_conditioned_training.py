@@ -165,6 +165,7 @@ def test_the_conditioned_loss_is_the_scalarizer_at_the_drawn_w_minus_the_cosmos_
     expected.backward()
     assert torch.allclose(losses.grad, reference.grad, atol=1e-6)
     assert ctx.sample_weights(8).tolist() != w.tolist()  # a new draw per batch
+    assert ctx.samples_counted and ctx.sample_weights().shape == (3,) and not ctx.samples_counted  # no batch size: uncounted
 
 
 def test_per_sample_weights_give_per_sample_losses_and_their_mean_loss(recsys: Any) -> None:
