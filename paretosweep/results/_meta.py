@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,29 @@ class RunMeta:
     spec: dict[str, Any] = field(default_factory=dict)
     reference_rule: str | None = None
     splits: RunSplits | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        objectives: Sequence[Objective],
+        tasks: Sequence[str],
+        metric_columns: Sequence[str],
+        reference_point: Sequence[float] | None = None,
+        reference_rule: str | None = None,
+        spec: Mapping[str, Any] | None = None,
+        splits: RunSplits | None = None,
+    ) -> RunMeta:
+        """The metadata of a run as ``RunStore.create`` and ``recover`` take it (a rule without a point is dropped)."""
+        return cls(
+            objectives=tuple(objectives),
+            tasks=tuple(tasks),
+            metric_columns=tuple(metric_columns),
+            reference_point=None if reference_point is None else tuple(float(v) for v in reference_point),
+            spec=dict(spec or {}),
+            reference_rule=reference_rule if reference_point is not None else None,
+            splits=splits,
+        )
 
     def encode(self) -> dict[bytes, bytes]:
         ref = None if self.reference_point is None else list(self.reference_point)

@@ -204,13 +204,13 @@ class RunStore:
                 f"`{self._location}` already holds a paretosweep run. Open it with `RunStore(path)` "
                 "to resume (--resume), or pass overwrite=True (--overwrite) to start over."
             )
-        meta = RunMeta(
-            objectives=tuple(objectives),
-            tasks=tuple(tasks),
-            metric_columns=tuple(metric_columns),
-            reference_point=None if reference_point is None else tuple(float(v) for v in reference_point),
-            spec=dict(spec or {}),
-            reference_rule=reference_rule if reference_point is not None else None,
+        meta = RunMeta.of(
+            objectives=objectives,
+            tasks=tasks,
+            metric_columns=metric_columns,
+            reference_point=reference_point,
+            reference_rule=reference_rule,
+            spec=spec,
             splits=splits,
         )
         validate_meta(meta)
@@ -293,37 +293,17 @@ class RunStore:
                 logger.warning("Skipping the trial record of `%s`: %s", row.get("trial_id"), error)
         return added
 
-    def recover(
-        self,
-        *,
-        objectives: Sequence[Objective],
-        tasks: Sequence[str],
-        metric_columns: Sequence[str],
-        reference_point: Sequence[float] | None = None,
-        reference_rule: str | None = None,
-        spec: Mapping[str, Any] | None = None,
-        splits: RunSplits | None = None,
-        row_key: str | None = None,
-    ) -> Recovered:
+    def recover(self, meta: RunMeta, *, row_key: str | None = None) -> Recovered:
         """Rebuild the run from whatever it still holds and rewrite its files (see ``_recovery``).
 
-        The arguments describe the run as ``create`` takes them (from the sweep's plan); a
-        reference point the stored frontier or progress file fixed wins over ``reference_point``.
+        ``meta`` describes the run as ``create`` takes it (``RunMeta.of`` on the sweep's plan); a
+        reference point the stored frontier or progress file fixed wins over its ``reference_point``.
         ``row_key``: the key of a Tune result that carries a trial's row (None: Tune is not read).
         A damaged file is moved aside; a stored frontier with more points than the recovered one
         is kept beside it, and the loss is logged.
         """
         from paretosweep.results._progress import frontier_table
 
-        meta = RunMeta(
-            objectives=tuple(objectives),
-            tasks=tuple(tasks),
-            metric_columns=tuple(metric_columns),
-            reference_point=None if reference_point is None else tuple(float(v) for v in reference_point),
-            spec=dict(spec or {}),
-            reference_rule=reference_rule if reference_point is not None else None,
-            splits=splits,
-        )
         generations = []
         for name in (TRIALS_FILE, FRONTIER_FILE, PROGRESS_FILE):
             try:

@@ -22,6 +22,7 @@ import numpy as np
 
 from paretosweep.errors import ConfigError
 from paretosweep.frontier import hypervolume, non_dominated_mask
+from paretosweep.sampling._base import StaticSampler
 
 if TYPE_CHECKING:
     from paretosweep.config import SweepSpec
@@ -158,7 +159,7 @@ def check_conditionable(spec: SweepSpec) -> None:
     )
 
 
-class ConditionedSampler:
+class ConditionedSampler(StaticSampler):
     """The verification trials of the conditioned stage, as a :class:`~paretosweep.sampling.Sampler`.
 
     Before the stage has run, nothing is planned (``planned`` is ``[0, m]``) and ``budget`` is
@@ -174,39 +175,16 @@ class ConditionedSampler:
     def __init__(self, m: int, verify: int, weights: np.ndarray | None = None) -> None:
         if verify < 1:
             raise ConfigError(f"`sampler.verify` should be >= 1 (real trials checking the proposed front); found {verify}.")
-        self.m = m
+        super().__init__(np.zeros((0, m)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1, m))
         self._verify = verify
-        self._weights = np.zeros((0, m)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1, m)
-        self._next = 0
 
     def set_weights(self, weights: np.ndarray) -> None:
-        """The weight vectors the stage chose (``[k, m]``, ``k <= verify``)."""
-        self._weights = np.asarray(weights, dtype=np.float64).reshape(-1, self.m)
-        self._next = 0
+        """The weight vectors the stage chose (``[k, m]``, ``k <= verify``), asked from the first."""
+        super().__init__(np.asarray(weights, dtype=np.float64).reshape(-1, self.m))
 
     @property
     def budget(self) -> int:
         return self._verify
-
-    @property
-    def retests(self) -> int:
-        return 0
-
-    @property
-    def planned(self) -> np.ndarray:
-        return self._weights.copy()
-
-    @property
-    def finished(self) -> bool:
-        return self._next >= self._weights.shape[0]
-
-    def ask(self, n: int) -> np.ndarray:
-        out = self._weights[self._next : self._next + max(0, n)]
-        self._next += out.shape[0]
-        return out.copy()
-
-    def tell(self, weights: Sequence[float] | np.ndarray, values: np.ndarray, *, stopped: np.ndarray | None = None) -> None:
-        del weights, values, stopped  # the verification weights are fixed by the stage
 
 
 def stage_weights(run_dir: str | None, m: int) -> np.ndarray | None:

@@ -32,6 +32,7 @@ from paretosweep.preflight import preflight, prepare_run_dir
 from paretosweep.results import FRONTIER_FILE, RunStore, resolve, retain_checkpoints
 from paretosweep.results._journal import RECORDS_DIR
 from paretosweep.results._lock import RunLease
+from paretosweep.results._meta import RunMeta
 from paretosweep.results._processes import descendants, end_leftovers
 from paretosweep.results._recovery import TUNE_DIR
 from paretosweep.sampling import make_sampler
@@ -95,19 +96,23 @@ def _has_remains(run_dir: str) -> bool:
     return any(fs.get_file_info(f"{path.rstrip('/')}/{name}").type != pafs.FileType.NotFound for name in names)
 
 
+def run_description(plan: Plan) -> dict[str, Any]:
+    """What a run's metadata holds, from its plan: the arguments of ``RunStore.create`` (and ``RunMeta.of``)."""
+    return {
+        "objectives": plan.objectives,
+        "tasks": plan.task_names,
+        "metric_columns": plan.metric_columns,
+        "reference_point": plan.reference_point,
+        "reference_rule": plan.reference_rule,
+        "spec": plan.spec.model_dump(mode="json"),
+        "splits": plan.splits,
+    }
+
+
 def recover_store(plan: Plan, run_dir: str, reason: str) -> RunStore:
     """Rebuild a run whose trials.parquet is damaged or missing (``RunStore.recover``), saying what was recovered."""
     store = RunStore(run_dir, load=False)
-    found = store.recover(
-        objectives=plan.objectives,
-        tasks=plan.task_names,
-        metric_columns=plan.metric_columns,
-        reference_point=plan.reference_point,
-        reference_rule=plan.reference_rule,
-        spec=plan.spec.model_dump(mode="json"),
-        splits=plan.splits,
-        row_key=ROW_KEY,
-    )
+    found = store.recover(RunMeta.of(**run_description(plan)), row_key=ROW_KEY)
     lost = f"; {len(found.unrecoverable)} trial(s) of the stored frontier were found nowhere" if found.unrecoverable else ""
     aside = f"; damaged file(s) kept as {', '.join(f'`{p}`' for p in found.moved_aside)}" if found.moved_aside else ""
     logger.warning(
@@ -166,15 +171,7 @@ def open_store(plan: Plan, run_dir: str, *, resume: bool) -> RunStore:
         return store
     if resume:
         logger.info("`%s` holds no run yet: starting it.", redact(run_dir))
-    store.create(
-        objectives=plan.objectives,
-        tasks=plan.task_names,
-        metric_columns=plan.metric_columns,
-        reference_point=plan.reference_point,
-        reference_rule=plan.reference_rule,
-        spec=plan.spec.model_dump(mode="json"),
-        splits=plan.splits,
-    )
+    store.create(**run_description(plan))
     return store
 
 

@@ -48,8 +48,8 @@ from torch import Tensor, nn
 
 from paretosweep.config import SweepSpec
 from paretosweep.errors import ConfigError
-from paretosweep.planning import TrialConfig, resolve_objectives, resolve_splits
-from paretosweep.problems import Problem, canonical_params_json, column, has_shared_representation, make_problem_cached
+from paretosweep.planning import TrialConfig
+from paretosweep.problems import Problem, canonical_params_json, has_shared_representation, make_problem_cached
 from paretosweep.sampling._conditioned import dirichlet_draws
 from paretosweep.scalarizers import effective_weights, scalarize
 from paretosweep.trial._context import Sink, TrialContext
@@ -400,30 +400,25 @@ def conditioned_context(
     name: str,
     dense_weights: np.ndarray,
 ) -> ConditionedContext:
-    """The :class:`ConditionedContext` of the conditioned training (as :func:`paretosweep.trial.make_context` builds a trial's)."""
-    from paretosweep.trainables import TrainableProblem
+    """The :class:`ConditionedContext` of the conditioned training (built as :func:`paretosweep.trial.make_context` builds a trial's)."""
+    from paretosweep.trial._trainer import make_context
 
-    objectives = resolve_objectives(spec, described)
-    metric_columns = tuple(column(t.name, m.name) for t in described.tasks for m in t.metrics)
-    splits = resolve_splits(described, metric_columns)
     s = spec.sampler
-    return ConditionedContext(
+    ctx = make_context(
         trial,
         spec,
-        tasks=[t.name for t in described.tasks],
-        objective_columns=[o.column for o in objectives],
-        metric_columns=metric_columns,
-        lower_bounds=[t.loss_lower_bound for t in described.tasks],
+        described,
         device=device,
         sink=sink,
         name=name,
-        problem=None if isinstance(described, TrainableProblem) else described,
-        test_columns=splits.test_columns,
+        context=ConditionedContext,
         alpha=s.alpha,
         per_sample=s.per_sample,
         cosmos=s.cosmos,
         dense_weights=dense_weights,
     )
+    assert isinstance(ctx, ConditionedContext)
+    return ctx
 
 
 def _batch_size(batch: Any) -> int:

@@ -38,12 +38,17 @@ def make_context(
     sink: Sink,
     name: str,
     restored: Mapping[str, Any] | None = None,
+    context: type[TrialContext] = TrialContext,
+    **options: Any,
 ) -> TrialContext:
-    """The context of ``trial``; ``described`` is the Problem object (its loop reads it as ``ctx.problem``) or a trainable's tasks."""
+    """The context of ``trial``; ``described`` is the Problem object (its loop reads it as ``ctx.problem``) or a trainable's tasks.
+
+    ``context``: the class to build (a subclass such as the conditioned training's), given ``options`` besides.
+    """
     objectives = resolve_objectives(spec, described)
     metric_columns = tuple(column(t.name, m.name) for t in described.tasks for m in t.metrics)
     splits = resolve_splits(described, metric_columns)
-    return TrialContext(
+    return context(
         trial,
         spec,
         tasks=[t.name for t in described.tasks],
@@ -56,6 +61,7 @@ def make_context(
         restored=restored,
         problem=None if isinstance(described, TrainableProblem) else described,
         test_columns=splits.test_columns,
+        **options,
     )
 
 

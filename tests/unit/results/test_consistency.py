@@ -11,6 +11,7 @@ import pytest
 
 from paretosweep.results import FRONTIER_FILE, PROGRESS_FILE, TRIALS_FILE, RunStore, load_frontier, load_progress, load_trials
 from paretosweep.results._fs import remove_stale_temp_files
+from paretosweep.results._meta import RunMeta
 from paretosweep.results._readers import StaleRunFileWarning
 from paretosweep.results._schema import META_GENERATION
 from tests.unit.results._rows import new_run, row
@@ -90,7 +91,7 @@ def test_a_corrupt_trials_file_is_recovered_from_records_and_moved_aside(tmp_pat
     args = _args(store)
     (tmp_path / TRIALS_FILE).write_bytes(b"garbage" * 20)
     fresh = RunStore(tmp_path, load=False)
-    found = fresh.recover(**args)  # type: ignore[arg-type]
+    found = fresh.recover(RunMeta.of(**args))  # type: ignore[arg-type]
     assert found.sources["records"] == 3 and not found.unrecoverable
     assert sorted(load_trials(tmp_path).trial_id) == ["a", "b", "c"]
     assert list(tmp_path.glob(f"{TRIALS_FILE}.damaged-*"))
@@ -104,7 +105,7 @@ def test_recovery_without_records_uses_the_frontier_and_keeps_a_bigger_one(tmp_p
     args = _args(store)
     front_ids = sorted(load_frontier(tmp_path).trial_id)
     (tmp_path / TRIALS_FILE).unlink()
-    found = RunStore(tmp_path, load=False).recover(**args)  # type: ignore[arg-type]
+    found = RunStore(tmp_path, load=False).recover(RunMeta.of(**args))  # type: ignore[arg-type]
     assert found.sources["frontier"] == len(front_ids) and sorted(load_trials(tmp_path).trial_id) == front_ids
     assert sorted(load_frontier(tmp_path).trial_id) == front_ids  # d (dominated) was in no record: not on the front anyway
     # a frontier whose trials are in no record is never replaced by a smaller one silently
@@ -118,6 +119,6 @@ def test_recovery_without_records_uses_the_frontier_and_keeps_a_bigger_one(tmp_p
     table = table.set_column(table.schema.get_field_index("seed_trial_ids"), "seed_trial_ids", pa.array(ids, pa.list_(pa.string())))
     pq.write_table(table, tmp_path / FRONTIER_FILE)
     with caplog.at_level("WARNING"):
-        RunStore(tmp_path, load=False).recover(**args)  # type: ignore[arg-type]
+        RunStore(tmp_path, load=False).recover(RunMeta.of(**args))  # type: ignore[arg-type]
     assert "The stored frontier is kept as" in caplog.text and "x" in caplog.text
     assert list(tmp_path.glob(f"{FRONTIER_FILE}.before-recovery-*"))
