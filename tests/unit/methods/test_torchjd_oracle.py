@@ -388,8 +388,9 @@ def test_nashmtl_equals_torchjd_where_its_solver_finds_the_solution(jac: Tensor,
         assert_same_update(ours, theirs, scale_of(jac))
     elif nash_weights(gramian, init=torch.ones(m)) is None:  # the fresh method's solve (warm start: its ones) failed
         torch.testing.assert_close(ours_alpha, torch.ones(m, dtype=jac.dtype))  # so it keeps its initial weights
-    else:  # TorchJD's solver failed where ours solved the system
-        assert bargaining_residual(ours_alpha, gramian) <= 1e-8
+    else:  # TorchJD's solver failed where ours solved the system (to 1e-8, or to rounding where alpha is huge)
+        rounding = 64 * torch.finfo(jac.dtype).eps * float((ours_alpha.abs() * (gramian.abs() @ ours_alpha.abs())).max())
+        assert bargaining_residual(ours_alpha, gramian) <= 1e-8 + rounding
 
 
 def test_nashmtl_comparison_is_not_vacuous() -> None:
