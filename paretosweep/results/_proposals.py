@@ -19,8 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.fs as pafs
 
+from paretosweep.errors import RunDirectoryError
 from paretosweep.results._fs import atomic_write_table, join, read_table, resolve
 from paretosweep.results._meta import RunMeta
 from paretosweep.results._rows import clean_row, rows_to_table
@@ -74,7 +76,7 @@ def read_stage_info(run_dir: str | os.PathLike[str] | None) -> dict[str, Any] | 
         return None
     try:
         fs, path = _stage_path(run_dir, STAGE_INFO)
-    except Exception:  # not a run location (e.g. a placeholder storage in a dry plan)
+    except (RunDirectoryError, OSError, pa.ArrowException):  # not a run location (e.g. a placeholder storage in a dry plan)
         return None
     if fs.get_file_info(path).type != pafs.FileType.File:
         return None
