@@ -507,6 +507,7 @@ def test_a_worker_node_killed_mid_sweep_is_retried_and_the_sweep_completes(clust
     log = cli("logs", job_id, "--address", cluster.jobs).stdout
     assert state == "SUCCEEDED", log[-3000:]
     assert "The actor died because its node has died" in log  # a trial was running there, and was retried
+    assert f"lost its worker on node {WORKER_IP}" in " ".join(log.split()), log[-3000:]  # the driver says which node
     trials = paretosweep.load_trials(str(run_dir))
     assert len(trials) == len(WEIGHTS) and trials.trial_id.is_unique
     assert set(trials.trial_id) == {t.trial_id for t in paretosweep.api.plan(str(spec)).trials}
@@ -514,5 +515,13 @@ def test_a_worker_node_killed_mid_sweep_is_retried_and_the_sweep_completes(clust
     hparams = json.loads(failing.hparams)  # plus one per worker it lost with the killed node
     assert failing.status == "failed" and "fail_above" in failing.error
     assert hparams["attempts"] == 3 + len(hparams.get("lost_nodes", []))
-    assert set(trials.status[[w[0] < 0.9 for w in trials.weights]]) == {"completed"}
+    completed = trials[[w[0] < 0.9 for w in trials.weights]]
+    assert set(completed.status) == {"completed"}
+    # every row records its attempts and the nodes it lost: one more attempt per lost worker, retried on the head
+    lost = [json.loads(h).get("lost_nodes", []) for h in trials.hparams]
+    assert any(lost) and all(nodes in ([], [WORKER_IP]) for nodes in lost), lost
+    for (_, row), nodes in zip(trials.iterrows(), lost):
+        if row.status == "completed":
+            assert json.loads(row.hparams)["attempts"] == 1 + len(nodes), row.hparams
+            assert not nodes or row.node == HEAD_IP, (row.node, nodes)
     assert cluster.alive_nodes() == {HEAD_IP}
