@@ -76,7 +76,7 @@ def read_stage_info(run_dir: str | os.PathLike[str] | None) -> dict[str, Any] | 
         return None
     try:
         fs, path = _stage_path(run_dir, STAGE_INFO)
-    except (RunDirectoryError, OSError, pa.ArrowException):  # not a run location (e.g. a placeholder storage in a dry plan)
+    except (RunDirectoryError, OSError, pa.ArrowException):  # not a run location (e.g. the stand-in storage of a dry plan)
         return None
     if fs.get_file_info(path).type != pafs.FileType.File:
         return None
